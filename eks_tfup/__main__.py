@@ -1,0 +1,3 @@
+from eks_tfup.cli import main
+
+main()
