@@ -221,3 +221,32 @@ class ObjectStore:
     def count(self, group: str, plural: str) -> int:
         with self._lock:
             return sum(1 for (g, p, _, _) in self._objects if g == group and p == plural)
+
+    # -- additions for the API server ----------------------------------------------------------
+    def list_page(self, group: str, plural: str, namespace: str | None = None,
+                  label_selector: str | None = None, field_selector: str | None = None,
+                  after: tuple[str, str] | None = None, limit: int = 0) -> tuple[list[Obj], bool, int]:
+        """One page of `list`: items strictly after the (namespace, name) `after`, at most `limit`.
+
+        Returns (items, more, last_rv). Only the page is deep-copied and only this resource's keys
+        are sorted, so paging through 10,000 pods costs a scan per page, not a copy of everything.
+        `more` is True when matching items remain after the page.
+        """
+        with self._lock:
+            keys = sorted(
+                (ns, name) for (g, p, ns, name) in self._objects
+                if g == group and p == plural and (namespace is None or ns == namespace)
+                and (after is None or (ns, name) > after)
+            )
+            out: list[Obj] = []
+            more = False
+            for ns, name in keys:
+                o = self._objects[(group, plural, ns, name)]
+                if not (match_labels((o.get("metadata") or {}).get("labels") or {}, label_selector)
+                        and match_fields(o, field_selector)):
+                    continue
+                if limit and len(out) >= limit:
+                    more = True
+                    break
+                out.append(copy.deepcopy(o))
+            return out, more, self.last_rv
