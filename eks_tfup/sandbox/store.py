@@ -7,6 +7,7 @@ so scanners can find objects still managed through removed APIs.
 
 from __future__ import annotations
 
+import builtins
 import copy
 import itertools
 import threading
@@ -73,7 +74,9 @@ def match_labels(labels: dict[str, str], selector: str | None) -> bool:
 
 def _split_selector(selector: str) -> list[str]:
     """Split on commas that are not inside parentheses."""
-    out, depth, cur = [], 0, []
+    out: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in selector:
         if ch == "(":
             depth += 1
@@ -223,9 +226,23 @@ class ObjectStore:
             return sum(1 for (g, p, _, _) in self._objects if g == group and p == plural)
 
     # -- additions for the API server ----------------------------------------------------------
+    def locked(self) -> threading.RLock:
+        """The store's lock, to take a snapshot and subscribe to changes atomically (watches)."""
+        return self._lock
+
+    def add_listener(self, fn: Callable[[str, Obj], None]) -> None:
+        """Subscribe to ADDED/MODIFIED/DELETED events; `fn` runs under the store lock: keep it quick."""
+        with self._lock:
+            self.listeners.append(fn)
+
+    def remove_listener(self, fn: Callable[[str, Obj], None]) -> None:
+        with self._lock:
+            if fn in self.listeners:
+                self.listeners.remove(fn)
+
     def list_page(self, group: str, plural: str, namespace: str | None = None,
                   label_selector: str | None = None, field_selector: str | None = None,
-                  after: tuple[str, str] | None = None, limit: int = 0) -> tuple[list[Obj], bool, int]:
+                  after: tuple[str, str] | None = None, limit: int = 0) -> tuple[builtins.list[Obj], bool, int]:
         """One page of `list`: items strictly after the (namespace, name) `after`, at most `limit`.
 
         Returns (items, more, last_rv). Only the page is deep-copied and only this resource's keys
@@ -238,7 +255,7 @@ class ObjectStore:
                 if g == group and p == plural and (namespace is None or ns == namespace)
                 and (after is None or (ns, name) > after)
             )
-            out: list[Obj] = []
+            out: builtins.list[Obj] = []
             more = False
             for ns, name in keys:
                 o = self._objects[(group, plural, ns, name)]

@@ -1,0 +1,38 @@
+variable "region" {
+  description = "AWS region of the cluster."
+  type        = string
+  default     = "eu-west-1"
+}
+
+variable "cluster_name" {
+  description = "Name of the EKS cluster."
+  type        = string
+  default     = "demo"
+}
+
+variable "cluster_version" {
+  description = "Kubernetes minor version of the control plane; node groups and add-ons follow it."
+  type        = string
+}
+
+variable "subnet_ids" {
+  description = "Private subnets for the control plane ENIs and the nodes (at least two AZs)."
+  type        = list(string)
+  default = [
+    "subnet-0a1b2c3d4e5f60001",
+    "subnet-0a1b2c3d4e5f60002",
+    "subnet-0a1b2c3d4e5f60003",
+  ]
+}
+
+variable "cluster_role_arn" {
+  description = "IAM role assumed by the EKS control plane."
+  type        = string
+  default     = "arn:aws:iam::123456789012:role/demo-cluster"
+}
+
+variable "node_role_arn" {
+  description = "IAM role of the managed node groups' instances."
+  type        = string
+  default     = "arn:aws:iam::123456789012:role/demo-node"
+}
