@@ -317,12 +317,12 @@ def render_releases(settings: hf.HelmfileSettings, directory: Path, target: Mino
             if refusal is None or not releases or releases[-1] in refused:
                 raise hf.failure("helmfile template", outcome, log_path)
             refused[releases[-1]] = refusal.group(0)
-        rendered = _read_output_dir(out_dir)
+        rendered = read_output_dir(out_dir)
     rendered += [RenderedRelease(name, None, None, (), error) for name, error in sorted(refused.items())]
     return rendered
 
 
-def _read_output_dir(out_dir: Path) -> list[RenderedRelease]:
+def read_output_dir(out_dir: Path) -> list[RenderedRelease]:
     releases: list[RenderedRelease] = []
     if not out_dir.is_dir():
         return releases

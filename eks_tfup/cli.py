@@ -202,6 +202,7 @@ def sandbox_up(
 ) -> None:
     """Start the sandbox detached; writes DIR/env to source (AWS_ENDPOINT_URL, KUBECONFIG, TF_CLI_CONFIG_FILE)."""
     from eks_tfup.sandbox import control
+    from eks_tfup.sandbox.provision import provision
 
     faults = {}
     for item in fault or ():
@@ -213,7 +214,7 @@ def sandbox_up(
                       cluster_source="terraform" if terraform_dir else "scenario")
     if terraform_dir is not None:
         try:
-            control.provision(info, terraform_dir.resolve(), sink=lambda _s, line: typer.echo(f"  │ {line}"))
+            provision(info, terraform_dir.resolve(), sink=lambda _s, line: typer.echo(f"  │ {line}"))
         except BaseException:
             control.down(state_dir.resolve())
             raise

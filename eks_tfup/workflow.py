@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from eks_tfup import checks
 from eks_tfup.aws import Aws
@@ -30,6 +30,9 @@ from eks_tfup.journal import Journal, Lock, latest_run
 from eks_tfup.kube import Kube, newly_failing
 from eks_tfup.poll import Backoff, wait_for
 from eks_tfup.versions import Minor
+
+if TYPE_CHECKING:
+    from eks_tfup.terraform import Terraform
 
 
 class Ui(Protocol):
@@ -183,11 +186,13 @@ def step_edit_hcl(run: Run) -> str:
     return f"{result.old} -> {result.new} at {where}"
 
 
-def _terraform(run: Run) -> Any:
+def _terraform(run: Run) -> Terraform:
     from eks_tfup.terraform import Terraform
 
     s = run.settings
-    return Terraform(s.tf_dir, binary=s.terraform_bin, var_files=s.var_files, workspace=s.workspace)
+    # TF_WORKSPACE selects the workspace for every command without a separate `workspace select`.
+    env = {"TF_WORKSPACE": s.workspace} if s.workspace else {}
+    return Terraform(s.tf_dir, binary=s.terraform_bin, log_path=run.run_dir / "terraform.log", env=env)
 
 
 def step_plan(run: Run) -> str:
@@ -195,10 +200,9 @@ def step_plan(run: Run) -> str:
     from eks_tfup.files import write_json_atomic
 
     tf = _terraform(run)
-    log = run.run_dir / "terraform.log"
-    tf.init_if_needed(sink=run.sink, log_path=log)
+    tf.init(sink=run.sink)
     plan_path = run.run_dir / "plan.tfplan"
-    tf.plan(plan_path, sink=run.sink, log_path=log)
+    tf.plan(out=plan_path, var_files=run.settings.var_files, sink=run.sink)
     plan_json = tf.show_json(plan_path)
     write_json_atomic(run.run_dir / "plan.json", plan_json)
     summary = planmod.analyse(plan_json, target=str(run.target), cluster_address=run.settings.address,
@@ -258,7 +262,7 @@ def step_apply(run: Run) -> str:
     poller = ApplyWatcher(run)
     poller.start()
     try:
-        tf.apply(plan_path, sink=run.sink, log_path=run.run_dir / "terraform.log")
+        tf.apply(plan_path, sink=run.sink)
     finally:
         poller.stop()
     return f"applied {plan_path.name} in {poller.elapsed():.0f}s"

@@ -99,7 +99,7 @@ def test_stale_plan_is_a_typed_error(tf: Terraform, tmp_path: Path) -> None:
 def test_plan_error_is_summarised(tf: Terraform, tmp_path: Path) -> None:
     (tmp_path / "broken.tf").write_text('output "x" {\n  value = var.missing\n}\n')
     tf.init()
-    with pytest.raises(ProcessError, match="terraform plan failed.*Error: Reference to undeclared input"):
+    with pytest.raises(ProcessError, match=r"terraform plan failed.*Error: Reference to undeclared input"):
         tf.plan(out=tmp_path / "x.tfplan")
 
 

@@ -25,12 +25,15 @@ import json
 import queue
 import re
 import socket
+import ssl
 import struct
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
@@ -167,13 +170,17 @@ def api_group(group: str, versions: dict[str, list[ApiResource]]) -> Obj:
             "preferredVersion": entries[0]}
 
 
-def kubeconfig(server_url: str, token: str, name: str = "sandbox", namespace: str | None = None) -> Obj:
+def kubeconfig(server_url: str, token: str, name: str = "sandbox", namespace: str | None = None,
+               ca_pem: bytes | None = None) -> Obj:
     """A kubeconfig document (dump it with yaml) pointing at this server with a bearer token."""
     context: dict[str, Any] = {"cluster": name, "user": name}
     if namespace:
         context["namespace"] = namespace
+    cluster: dict[str, Any] = {"server": server_url}
+    if ca_pem:
+        cluster["certificate-authority-data"] = base64.b64encode(ca_pem).decode()
     return {"apiVersion": "v1", "kind": "Config", "current-context": name, "preferences": {},
-            "clusters": [{"name": name, "cluster": {"server": server_url}}],
+            "clusters": [{"name": name, "cluster": cluster}],
             "contexts": [{"name": name, "context": context}],
             "users": [{"name": name, "user": {"token": token}}]}
 
@@ -219,21 +226,65 @@ def _decode_continue(token: str) -> tuple[str, str]:
         raise ApiError(400, "BadRequest", f"continue key is not valid: {exc}") from exc
 
 
+def self_signed_certificate(host: str) -> tuple[bytes, bytes]:
+    """(certificate PEM, private key PEM) for `host`, valid for a year; the certificate is its own CA."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")])
+    try:
+        alt: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        alt = x509.DNSName(host)
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=365))
+            .add_extension(x509.SubjectAlternativeName([alt, x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
 class KubeApiServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, backend: KubeBackend, address: tuple[str, int]) -> None:
+    def __init__(self, backend: KubeBackend, address: tuple[str, int], tls: bool = True) -> None:
         super().__init__(address, _Handler)
         self.backend = backend
         self.stopping = threading.Event()
         # The last requests served: (method, path, status), for tests and debugging.
         self.requests: collections.deque[tuple[str, str, int]] = collections.deque(maxlen=2000)
+        self.ca_pem: bytes | None = None
+        if tls:
+            cert, key = self_signed_certificate(str(address[0]))
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            # load_cert_chain only reads files: keep them just long enough to load.
+            with tempfile.TemporaryDirectory() as tmp:
+                (Path(tmp) / "tls.crt").write_bytes(cert)
+                (Path(tmp) / "tls.key").write_bytes(key)
+                ctx.load_cert_chain(Path(tmp) / "tls.crt", Path(tmp) / "tls.key")
+            # The handshake happens on first read, in the request's own thread, so a slow client
+            # cannot hold up the accept loop.
+            self.socket = ctx.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
+            self.ca_pem = cert
 
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{'https' if self.ca_pem else 'http'}://{host!s}:{port}"
+
+    def kubeconfig(self, name: str = "sandbox", namespace: str | None = None) -> Obj:
+        return kubeconfig(self.url, self.backend.token, name, namespace, self.ca_pem)
 
     def shutdown(self) -> None:
         self.stopping.set()  # lets open watches end promptly
@@ -244,13 +295,18 @@ class KubeApiServer(ThreadingHTTPServer):
         super().server_close()
 
 
-def make_server(backend: KubeBackend, host: str = "127.0.0.1", port: int = 0) -> KubeApiServer:
-    """The API server, bound but not yet serving (call `serve_forever` in a thread)."""
+def make_server(backend: KubeBackend, host: str = "127.0.0.1", port: int = 0, *, tls: bool = True) -> KubeApiServer:
+    """The API server, bound but not yet serving (call `serve_forever` in a thread).
+
+    TLS is on by default because client-go (so helm and helmfile) sends a kubeconfig's credentials
+    only to https servers: over plain http every request would be anonymous. The certificate is
+    self-signed; `server.kubeconfig()` carries it as certificate-authority-data.
+    """
     for ns in SYSTEM_NAMESPACES:
         if backend.store.get("", "namespaces", None, ns) is None:
             backend.store.create(sem.default_object(backend.store, {
                 "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}))
-    return KubeApiServer(backend, (host, port))
+    return KubeApiServer(backend, (host, port), tls)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -24,7 +24,7 @@ from eks_tfup.versions import Minor
 class FakeBackend:
     store: ObjectStore = field(default_factory=ObjectStore)
     token: str = "sandbox-token"
-    minor: Minor = Minor(1, 28)
+    minor: Minor = field(default_factory=lambda: Minor(1, 28))
     available: bool = True
     # (verb, resource) -> (status, latency); "*" matches any verb.
     faults: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
@@ -64,7 +64,7 @@ def running_server(tmp_path: Path, backend: FakeBackend | None = None) -> Iterat
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     cfg = tmp_path / "kubeconfig"
-    cfg.write_text(yaml.safe_dump(kube_api.kubeconfig(server.url, backend.token)))
+    cfg.write_text(yaml.safe_dump(server.kubeconfig()))
     cfg.chmod(0o600)
     try:
         yield RunningServer(backend, server, cfg)
@@ -74,7 +74,8 @@ def running_server(tmp_path: Path, backend: FakeBackend | None = None) -> Iterat
         thread.join(timeout=5)
 
 
-def node(name: str, *, ready: bool = True, unschedulable: bool = False, version: str = "v1.28.5-eks-1") -> dict[str, Any]:
+def node(name: str, *, ready: bool = True, unschedulable: bool = False,
+         version: str = "v1.28.5-eks-1") -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Node",
             "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
             "spec": {"unschedulable": unschedulable},

@@ -38,7 +38,7 @@ def _hcl_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def install(dir: Path) -> Path:  # noqa: A002 - the documented signature
+def install(dir: Path) -> Path:
     """Write `dir/provider/terraform-provider-aws` and `dir/terraformrc`; return the latter."""
     dir = Path(dir).resolve()
     provider_dir = dir / "provider"

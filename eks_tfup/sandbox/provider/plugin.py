@@ -159,7 +159,7 @@ class EksResource:
 class Servicer(ProviderServicer):  # type: ignore[misc]
     """The framework's gRPC servicer with plans answered by `EksResource.plan_change`."""
 
-    def PlanResourceChange(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC's name
+    def PlanResourceChange(self, request: Any, context: Any) -> Any:
         diags = Diagnostics()
         type_name = request.type_name
         attrs = self._get_res_attrs(type_name)

@@ -262,7 +262,7 @@ class Cluster(Base):
                 raise aws.describe(f"deleting EKS Cluster ({name})", exc) from exc
             self.wait_status(name, {""}, {"DELETING", "ACTIVE"})
 
-    def import_(self, ctx: Any, id: str) -> State | None:  # noqa: A002 - the framework's name
+    def import_(self, ctx: Any, id: str) -> State | None:
         with reporting(ctx.diagnostics):
             observed = self.observe(id)
             if observed is None:
@@ -444,7 +444,7 @@ class NodeGroup(Base):
                 raise aws.describe(f"deleting EKS Node Group ({cluster}:{name})", exc) from exc
             self.wait_status(cluster, name, {""}, {"DELETING", "ACTIVE"})
 
-    def import_(self, ctx: Any, id: str) -> State | None:  # noqa: A002
+    def import_(self, ctx: Any, id: str) -> State | None:
         with reporting(ctx.diagnostics):
             cluster, name = _split_id("node-group", id)
             observed = self.observe(cluster, name)
@@ -569,7 +569,7 @@ class Addon(Base):
                 raise aws.describe(f"deleting EKS Add-On ({cluster}:{name})", exc) from exc
             self.wait_status(cluster, name, {""}, {"DELETING", "ACTIVE", "DEGRADED"})
 
-    def import_(self, ctx: Any, id: str) -> State | None:  # noqa: A002
+    def import_(self, ctx: Any, id: str) -> State | None:
         with reporting(ctx.diagnostics):
             cluster, name = _split_id("addon", id)
             observed = self._observed(cluster, name, None)

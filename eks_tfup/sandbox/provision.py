@@ -1,0 +1,29 @@
+"""Create the sandbox's cluster the way a real one is created: `terraform init` + `apply` of a directory.
+
+Afterwards the directory's state matches the simulated cluster exactly as a user's real state
+matches their real cluster, so `eks-tfup bump` can run on that directory unchanged.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from eks_tfup import proc
+from eks_tfup.errors import UsageError
+
+
+def provision(info: Any, tf_dir: Path, *, sink: proc.LineSink | None = None,
+              var_files: tuple[Path, ...] = ()) -> None:
+    """Plan and apply `tf_dir` against the sandbox described by `info` (a SandboxInfo)."""
+    from eks_tfup.terraform import Terraform
+
+    if not tf_dir.is_dir():
+        raise UsageError(f"terraform directory not found: {tf_dir}")
+    tf = Terraform(tf_dir, env=dict(info.env), log_path=Path(info.dir) / "provision.log")
+    tf.init(sink=sink)
+    with tempfile.TemporaryDirectory(prefix="eks-tfup-provision-") as tmp:
+        plan = Path(tmp) / "provision.tfplan"
+        tf.plan(out=plan, var_files=var_files, sink=sink)
+        tf.apply(plan, sink=sink)
