@@ -210,16 +210,18 @@ def _kubelet_skew(f: Facts) -> Outcome:
     current = f.current
     assert current is not None
     beyond, behind, unknown = [], [], []
+    # Skew is judged against where the control plane will be (a bad target is EKS003's business).
+    after = max(f.target, current)
     for n in f.nodes:
         kubelet = Minor.try_parse(n.kubelet_version)
         if kubelet is None:
             unknown.append(n.name)
-        elif not kubelet_skew_ok(f.target, kubelet):
+        elif not kubelet_skew_ok(after, kubelet):
             beyond.append(f"{n.name} ({n.kubelet_version})")
         elif kubelet != current:
             behind.append(f"{n.name} ({n.kubelet_version})")
     if beyond:
-        return _fail(f"kubelets too far behind {f.target} for the skew policy: {', '.join(beyond[:10])}",
+        return _fail(f"kubelets too far behind {after} for the skew policy: {', '.join(beyond[:10])}",
                      tuple(b.split()[0] for b in beyond))
     if behind or unknown:
         parts = []

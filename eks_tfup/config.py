@@ -120,17 +120,12 @@ def _convert(value: Any, kind: str, where: str, base: Path) -> Any:
             return value.lower() in ("1", "true", "yes")
         raise bad("true or false")
     if kind in ("strs", "paths"):
-        if isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise bad("a list of strings")
         if kind == "paths":
             return tuple(p if p.is_absolute() else base / p for p in (Path(v) for v in value))
         return tuple(value)
     if kind == "commands":
-        # "deps;sync --skip-deps" in the environment; [["deps"], ["sync"]] in the file.
-        if isinstance(value, str):
-            value = [c.split() for c in value.split(";") if c.strip()]
         if (not isinstance(value, list) or not value
                 or not all(isinstance(c, list) and c and all(isinstance(a, str) for a in c) for c in value)):
             raise bad('a list of commands like [["deps"], ["apply"]]')
@@ -199,7 +194,13 @@ def load(tf_dir: Path, *, env: Mapping[str, str] | None = None,
     for name, (fname, kind) in _ENV.items():
         raw = env.get(ENV_PREFIX + name)
         if raw:
-            values[fname] = _convert(raw, kind, ENV_PREFIX + name, Path.cwd())
+            # Lists in the environment: "a.tfvars,b.tfvars"; commands: "deps;sync --skip-deps".
+            value: Any = raw
+            if kind in ("strs", "paths"):
+                value = [v.strip() for v in raw.split(",") if v.strip()]
+            elif kind == "commands":
+                value = [c.split() for c in raw.split(";") if c.strip()]
+            values[fname] = _convert(value, kind, ENV_PREFIX + name, Path.cwd())
     for fname, value in (overrides or {}).items():
         if value is None or value == ():
             continue

@@ -227,7 +227,11 @@ def _parse_body(src: _Source) -> tuple[Tree[Token], list[_Attr | _Block]]:
         tree = parses_to_tree(text)
     except UnexpectedInput as exc:
         line = exc.line if exc.line > 0 else text.count("\n") + 1
-        if isinstance(exc, UnexpectedToken):
+        at_end = exc.pos_in_stream is not None and exc.pos_in_stream >= len(text.rstrip())
+        if at_end or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
+            line = text.rstrip().count("\n") + 1
+            what = "unexpected end of file (a block, bracket or string is not closed)"
+        elif isinstance(exc, UnexpectedToken):
             what = f"unexpected {str(exc.token).strip() or 'end of line'!r} (column {exc.column})"
         elif isinstance(exc, UnexpectedCharacters):
             what = f"unexpected character {exc.char!r} (column {exc.column})"
@@ -271,7 +275,7 @@ def _parse_body(src: _Source) -> tuple[Tree[Token], list[_Attr | _Block]]:
 
 def _describe_expr(expr: Tree[Token]) -> str:
     """Why an expression is not something the chain can follow (for the error message)."""
-    from lark import Tree
+    from lark import Token, Tree
 
     node: Tree[Token] = expr
     if node.data == "expr_term" and len(node.children) == 1 and isinstance(node.children[0], Tree):
@@ -291,7 +295,11 @@ def _describe_expr(expr: Tree[Token]) -> str:
         "literal_value": "not a string",
     }
     if node.data == "string":
-        return "a string template (interpolation, directive, escape): only a plain literal like \"1.29\" is edited"
+        types = {t.type for t in node.scan_values(lambda v: isinstance(v, Token))}
+        what = ("a string with interpolation" if "INTERP_START" in types
+                else "a string with a template directive" if "DIRECTIVE_START" in types
+                else "a string with escape sequences")
+        return f"{what}; only a plain literal like \"1.29\" is edited"
     if node.data in ("float_lit", "int_lit"):
         # Terraform would convert the number to a string, but 1.30 is the number 1.3: editing a number
         # cannot express every minor, so the user is asked to quote it instead of us guessing.
@@ -475,6 +483,7 @@ class _Cluster:
 
 @dataclass
 class _Chain:
+    cluster: str  # the cluster's address, for messages
     links: list[Link] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
     shadowed: list[str] = field(default_factory=list)
@@ -627,7 +636,7 @@ class _Workspace:
             raise HclError(f"{block.src.display}:{block.line}: {cluster.address} sets no {wanted}, so its "
                            "version is a default chosen elsewhere; set it explicitly first")
         attr = block.attrs[cluster.attr_name]
-        chain = _Chain()
+        chain = _Chain(cluster.address)
         base = cluster.full_address if cluster.kind == "resource_attr" else cluster.address
         chain.links.append(Link(cluster.kind, f"{base}.{attr.name}", attr.src.path, attr.line, attr.text))
         return self._follow(cluster.scope, attr, chain), chain
@@ -638,7 +647,7 @@ class _Workspace:
             return literal
         ref = _as_reference(attr.expr)
         if ref is None:
-            raise HclError(f"{attr.where}: the version of {chain.links[0].address.rsplit('.', 1)[0]} is "
+            raise HclError(f"{attr.where}: the version of {chain.cluster} is "
                            f"`{attr.text}` ({_describe_expr(attr.expr)}); chain: {chain.describe()}")
         kind, name = ref
         key = f"{scope.prefix}{kind}.{name}"
@@ -737,8 +746,9 @@ class _Workspace:
 
     def _shared_warnings(self, cluster: _Cluster, literal: _Literal, chain: _Chain) -> list[str]:
         warnings: list[str] = []
-        if not literal.src.path.resolve().is_relative_to(self.root.resolve()):
-            warnings.append(f"the value is in {literal.src.display}, outside the configuration directory: "
+        real = literal.src.path.resolve()
+        if not real.is_relative_to(self.root.resolve()):
+            warnings.append(f"the value is in {real}, outside the configuration directory: "
                             "other configurations may read the same file")
         others = []
         for other in self._clusters(_Scope(self.module_dir(self.root), ""), 0, notes=[]):
@@ -912,11 +922,14 @@ def set_version(tf_dir: Path, version: str, *, address: str | None = None, var_f
         raise HclError(f"cannot read {src.display}: {exc.strerror}") from exc
     if current != src.data:
         raise HclError(f"{src.display} changed while it was being edited; nothing written")
-    write_bytes_atomic(before.file, data)
+    # The atomic rename would replace a symlink with a plain file; edit the file it points to instead
+    # (a warning from the lookup already says when that file lies outside the configuration).
+    target = before.file.resolve() if before.file.is_symlink() else before.file
+    write_bytes_atomic(target, data)
     try:
         after = check(_Workspace(tf_dir, var_files, environ), "after writing")
     except HclError:
-        write_bytes_atomic(before.file, src.data)  # put the original back: never leave a bad edit behind
+        write_bytes_atomic(target, src.data)  # put the original back: never leave a bad edit behind
         raise
     return EditResult(after, before.value, version, (before.file,))
 

@@ -637,8 +637,9 @@ _MARKER_RE = re.compile(r"^<!-- eks-tfup (\{.*\}) -->$")
 
 _CUT_NOTICE = ("... {lines} lines ({chars} characters) cut from the middle; "
                "the full plan is in the plan artifact ...")
+_SHORT_CUT_NOTICE = "... the plan is in the plan artifact ..."
 # The section caps, tried in order until the comment fits; the diff gets whatever room is left.
-_CAPS = ((200, 60, 20, 500), (50, 20, 10, 200), (10, 5, 5, 100), (0, 0, 3, 80))
+_CAPS = ((200, 60, 20, 500), (50, 20, 10, 200), (10, 5, 5, 100), (0, 1, 3, 80))
 _MIN_DIFF_ROOM = 400
 _CHECK_COLUMNS = ("id", "level", "status", "message")
 
@@ -683,7 +684,7 @@ def render_comment(*, cluster: str, from_version: str, to_version: str, checks: 
         head = _comment_head(cluster, from_version, to_version, checks, summary, fingerprint,
                              checks_cap, rows_cap, list_cap, cell_cap)
         room = limit - len(head) - len(open_diff) - len(close_diff) - 1
-        if room >= _MIN_DIFF_ROOM or (checks_cap, rows_cap) == (0, 0):
+        if room >= _MIN_DIFF_ROOM:
             break
     if room < 0:
         raise ValueError(f"a comment limit of {limit} characters cannot hold the plan's summary")
@@ -792,7 +793,9 @@ def _cut_middle(text: str, budget: int) -> str:
         return text
     # The notice is sized for the largest numbers it could hold, so the result always fits.
     notice_room = len(_CUT_NOTICE.format(lines=text.count("\n") + 1, chars=len(text))) + 2
-    avail = max(0, budget - notice_room)
+    if budget < notice_room:
+        return _SHORT_CUT_NOTICE if len(_SHORT_CUT_NOTICE) <= budget else ""
+    avail = budget - notice_room
     head_len = avail * 3 // 5
     tail_len = avail - head_len
     head = text[:head_len]

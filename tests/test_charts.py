@@ -319,7 +319,7 @@ class FakeApiServer:
         return self.api_client
 
     def __exit__(self, *_exc: object) -> None:
-        self.api_client.close()
+        self.api_client.close()  # type: ignore[no-untyped-call,unused-ignore]
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -368,6 +368,29 @@ def test_release_secrets_are_listed_one_page_at_a_time(release_secrets: list[dic
         charts.scan_release_secrets(client.CoreV1Api(api), V124, page_size=2)
     assert len(server.requests) == 3  # six helm secrets, two per page
     assert all("labelSelector=owner%3Dhelm" in r and "limit=2" in r for r in server.requests)
+
+
+@pytest.mark.slow
+def test_release_secrets_in_the_sandbox_scenario(tmp_path: Path) -> None:
+    """The sandbox's `removed-apis` scenario holds a Helm release with a batch/v1beta1 CronJob."""
+    control = pytest.importorskip("eks_tfup.sandbox.control")
+    from kubernetes import client, config
+
+    info = control.up("removed-apis", tmp_path / "sandbox")
+    try:
+        api = config.new_client_from_config(config_file=info.env["KUBECONFIG"])  # type: ignore[no-untyped-call,unused-ignore]
+        try:
+            findings = charts.scan_release_secrets(client.CoreV1Api(api), V125)
+            live_findings = charts.scan_live_objects(api, V125)
+        finally:
+            api.close()
+    finally:
+        down = getattr(control, "down", None)
+        if down is not None:
+            down(tmp_path / "sandbox")
+    assert any(f.kind == "CronJob" and f.api_version == "batch/v1beta1" and f.level == "required"
+               for f in findings)
+    assert all(f.source == "live-object" for f in live_findings)
 
 
 # ---- live objects ----------------------------------------------------------------------------------
@@ -476,3 +499,17 @@ def test_markdown_output_is_a_pr_ready_table() -> None:
     assert table[2].startswith("| **required** | chart | legacy |")
     with pytest.raises(ValueError, match="unknown format"):
         charts.format_findings([], "csv")
+
+
+@needs_tools
+def test_check_charts_runs_all_three_scans(project: Path, release_secrets: list[dict[str, Any]]) -> None:
+    lists = {"/api/v1/secrets": release_secrets,
+             "/apis/policy/v1/poddisruptionbudgets": [live("PodDisruptionBudget", "old", "ops", "policy/v1beta1",
+                                                           "u1")]}
+    with FakeApiServer(lists, {"policy": ["v1"]}) as api:
+        check = charts.check_charts(V125, settings=settings(), directory=project, api_client=api)
+    assert (check.releases_rendered, check.release_secrets_scanned, check.live_objects_scanned) == (3, 3, 1)
+    assert {f.source for f in check.findings} == {"chart", "release-secret", "live-object"}
+    assert check.required == len(check.findings) and check.recommended == 0
+    assert check.exit_code == ExitCode.REFUSED
+    assert check.notes == ()

@@ -254,7 +254,7 @@ def test_cross_check_with_python_hcl2(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("expression", "what"), [
-    (b'"${var.major}.29"', "string template"),
+    (b'"${var.major}.29"', "interpolation"),
     (b'coalesce(var.v, "1.28")', "function call"),
     (b'var.prod ? "1.29" : "1.28"', "conditional"),
     (b"1.28", "number"),
@@ -399,3 +399,45 @@ def test_location_as_dict(tmp_path: Path) -> None:
     assert data["cluster"] == "module.eks" and data["value"] == "1.28" and data["line"] == 4
     assert data["chain"] == [{"kind": "module_input", "address": "module.eks.cluster_version",
                               "file": str(tmp_path / "main.tf"), "line": 4, "expression": '"1.28"'}]
+
+
+def test_local_module_with_two_clusters_uses_full_addresses(tmp_path: Path) -> None:
+    build(tmp_path, {
+        "main.tf": b'module "platform" {\n  source = "./platform"\n}\n',
+        "platform/eks.tf": b'resource "aws_eks_cluster" "blue" {\n  version = "1.28"\n}\n'
+                           b'resource "aws_eks_cluster" "green" {\n  version = "1.29"\n}\n',
+    })
+    assert find_clusters(tmp_path) == ["module.platform.aws_eks_cluster.blue",
+                                       "module.platform.aws_eks_cluster.green"]
+    loc, _ = edit_and_check(tmp_path, "1.30", address="module.platform.aws_eks_cluster.green")
+    assert (loc.line, loc.value) == (5, "1.29")
+
+
+def test_locals_cycle_and_escapes_refused(tmp_path: Path) -> None:
+    build(tmp_path, {"main.tf": b'module "eks" {\n' + EKS + b"  cluster_version = local.a\n}\n"
+                     b'locals {\n  a = local.b\n  b = local.a\n  c = "1.2\\u0039"\n}\n'})
+    with pytest.raises(HclError, match=r"local\.a refers to itself"):
+        locate_version(tmp_path)
+    build(tmp_path, {"main.tf": b'module "eks" {\n' + EKS + b"  cluster_version = local.c\n}\n"
+                     b'locals {\n  c = "1.2\\u0039"\n}\n'})
+    with pytest.raises(HclError, match=r"main\.tf:7: .*escape sequences"):
+        locate_version(tmp_path)
+
+
+def test_json_configuration_refused(tmp_path: Path) -> None:
+    build(tmp_path, {"eks.tf.json": b'{"resource": {"aws_eks_cluster": {"this": {"version": "1.28"}}}}\n',
+                     "main.tf": b'resource "aws_eks_cluster" "this" {\n  version = "1.28"\n}\n'})
+    with pytest.raises(HclError, match=r"eks\.tf\.json: .*JSON syntax"):
+        find_clusters(tmp_path)
+
+
+def test_symlinked_tfvars_edited_through_the_link(tmp_path: Path) -> None:
+    shared, conf = tmp_path / "shared", tmp_path / "conf"
+    build(shared, {"common.tfvars": b'cluster_version = "1.28"\n'})
+    build(conf, {"main.tf": b'module "eks" {\n' + EKS + b"  cluster_version = var.cluster_version\n}\n" + VAR})
+    (conf / "terraform.tfvars").symlink_to(shared / "common.tfvars")
+    loc = locate_version(conf)
+    assert any("outside the configuration directory" in w for w in loc.warnings)
+    set_version(conf, "1.29")
+    assert (conf / "terraform.tfvars").is_symlink()
+    assert (shared / "common.tfvars").read_bytes() == b'cluster_version = "1.29"\n'

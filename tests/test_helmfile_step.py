@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -197,5 +197,25 @@ def test_kubeconfig_reaches_helmfile_through_the_environment(tmp_path: Path) -> 
     assert os.environ.get("KUBECONFIG") != str(kubeconfig)  # our own environment is left alone
 
 
-def _sandbox_available() -> bool:
-    return importlib.util.find_spec("eks_tfup.sandbox.control") is not None
+@pytest.fixture()
+def sandbox_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A running sandbox (local stand-in cluster); skipped where it is not part of the checkout."""
+    control = pytest.importorskip("eks_tfup.sandbox.control")
+    info = control.up("removed-apis", tmp_path / "sandbox")
+    try:
+        yield dict(info.env)
+    finally:
+        down = getattr(control, "down", None)
+        if down is not None:
+            down(tmp_path / "sandbox")
+
+
+@pytest.mark.slow
+@needs_tools
+def test_sync_installs_the_chart_into_a_cluster(tmp_path: Path, sandbox_env: dict[str, str]) -> None:
+    write_chart(tmp_path, "web", {"cm.yaml": CONFIGMAP})
+    write_helmfile(tmp_path, [("web-sync", "apps", "web")])
+    settings = tools(commands=(("deps",), ("sync",)), kubeconfig=Path(sandbox_env["KUBECONFIG"]))
+    result = run_helmfile_step(settings, tmp_path, log_path=tmp_path / "log", sink=None)
+    assert [c.returncode for c in result.commands] == [0, 0]
+    assert "web-sync" in (tmp_path / "log").read_text()

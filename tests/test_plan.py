@@ -29,9 +29,9 @@ def load(name: str) -> dict[str, Any]:
 
 def comment_for(summary: plan.PlanSummary, *, diff: str | None = None, limit: int = 60000,
                 checks: list[dict[str, Any]] | None = None, fp: dict[str, Any] | None = None) -> str:
+    diff_text = plan.render_diff_text(summary) if diff is None else diff
     return plan.render_comment(cluster="demo", from_version="1.28", to_version="1.29", checks=checks or [],
-                               summary=summary, diff_text=plan.render_diff_text(summary) if diff is None else diff,
-                               fingerprint=fp or FP, limit=limit)
+                               summary=summary, diff_text=diff_text, fingerprint=fp or FP, limit=limit)
 
 
 def huge_plan(n: int) -> dict[str, Any]:
@@ -47,7 +47,8 @@ def huge_plan(n: int) -> dict[str, Any]:
             "mode": "managed", "type": "aws_iam_policy", "name": "this", "index": f"p{i:05d}",
             "change": {"actions": ["update"],
                        "before": {"id": f"p{i}", "policy": doc, "tags": {"n": str(i)}},
-                       "after": {"id": f"p{i}", "policy": doc.replace("Get", "Put"), "tags": {"n": str(i + 1)}},
+                       "after": {"id": f"p{i}", "policy": doc.replace("Get", "Put"),
+                                 "tags": {"n": str(i + 1)}},
                        "after_unknown": {}, "before_sensitive": {}, "after_sensitive": {}},
         })
     return {**typical, "resource_changes": changes}
@@ -74,7 +75,8 @@ def test_typical_plan_is_accepted_and_classified() -> None:
     assert ng.attrs == (plan.AttrChange("release_version", '"1.28.5-20240227"', plan.UNKNOWN),
                         plan.AttrChange("version", '"1.28"', '"1.29"'))
     coredns = by_addr['module.eks.aws_eks_addon.this["coredns"]']
-    assert coredns.attrs == (plan.AttrChange("addon_version", '"v1.10.1-eksbuild.7"', '"v1.11.1-eksbuild.4"'),)
+    assert coredns.attrs == (
+        plan.AttrChange("addon_version", '"v1.10.1-eksbuild.7"', '"v1.11.1-eksbuild.4"'),)
     sleep = by_addr["module.eks.time_sleep.this[0]"]
     assert sleep.action == "replace" and sleep.forces_replacement == ("triggers",)
     assert any("time_sleep" in w and "harmless" in w for w in s.warnings)
@@ -152,15 +154,15 @@ def test_cluster_delete_is_always_refused(allow_destroy: bool) -> None:
     # The deleted cluster is still listed, with what it loses.
     deleted = s.changes[0]
     assert deleted.action == "delete" and plan.AttrChange("version", '"1.28"', None) in deleted.attrs
-    assert f"  - resource \"aws_eks_cluster\" \"this\" {{" in plan.render_diff_text(s)
+    assert '  - resource "aws_eks_cluster" "this" {' in plan.render_diff_text(s)
 
 
 @pytest.mark.parametrize("allow_destroy", [False, True])
 def test_cluster_replace_is_always_refused(allow_destroy: bool) -> None:
     s = plan.analyse(load("cluster_replace.json"), target="1.29", allow_destroy=allow_destroy)
     assert len(s.refusals) == 1
-    assert s.refusals[0].startswith(f"the EKS cluster {CLUSTER} would be replaced (replace_because_cannot_update) "
-                                    "[forced by: vpc_config[0].subnet_ids]")
+    assert s.refusals[0].startswith(f"the EKS cluster {CLUSTER} would be replaced "
+                                    "(replace_because_cannot_update) [forced by: vpc_config[0].subnet_ids]")
     # The version it would reach is still shown, next to the refusal.
     assert s.version_change == plan.VersionChange(CLUSTER, "1.28", "1.29")
     assert s.counts.add == 2 and s.counts.destroy == 2
@@ -200,7 +202,8 @@ def test_many_deletes_make_one_bounded_message() -> None:
 def test_no_version_change_is_refused() -> None:
     s = plan.analyse(load("no_version_change.json"), target="1.29")
     assert s.version_change is None
-    assert s.refusals == (f"the plan does not change the version of {CLUSTER} (stays 1.28; expected 1.28 -> 1.29)",)
+    assert s.refusals == (f"the plan does not change the version of {CLUSTER} "
+                          "(stays 1.28; expected 1.28 -> 1.29)",)
     assert plan.render_table(s).splitlines()[0] == "Cluster version: no change found (target 1.29)"
 
 
@@ -286,7 +289,8 @@ def test_sensitive_values_never_rendered() -> None:
 def test_comment_layout() -> None:
     s = plan.analyse(load("upgrade_typical.json"), target="1.29")
     checks = [{"id": "nodes.skew", "level": "error", "status": "pass", "message": "kubelets within skew"},
-              {"id": "apis.removed", "level": "warn", "status": "fail", "message": "uses a|b <!-- not a comment"}]
+              {"id": "apis.removed", "level": "warn", "status": "fail",
+               "message": "uses a|b <!-- not a comment"}]
     text = comment_for(s, checks=checks)
     lines = text.splitlines()
     assert lines[0].startswith("<!-- eks-tfup {") and lines[0].endswith("} -->")
@@ -321,7 +325,11 @@ def test_huge_plan_comment_stays_under_the_limit() -> None:
     assert elapsed < 5, f"analyse took {elapsed:.1f} s for 5,000 changes"
     diff = plan.render_diff_text(s)
     assert len(diff) > 1_000_000
-    for limit in (60000, 20000):
+    with pytest.raises(ValueError):
+        comment_for(s, diff=diff, limit=300)
+    small = comment_for(s, diff=diff, limit=1500)
+    assert len(small) < 1500 and plan.parse_marker(small) == FP and "Plan: 0 to add" in small
+    for limit in (60000, 20000, 3000):
         text = comment_for(s, diff=diff, limit=limit)
         assert len(text) < limit
         assert "**Plan: 0 to add, 5000 to change, 0 to destroy.**" in text

@@ -8,10 +8,10 @@ list (selectors, `limit`/`continue`), get, create, update, patch (merge, JSON, s
 deletecollection, `status`/`scale` subresources, `pods/eviction` honouring PodDisruptionBudgets,
 and watch (current objects as ADDED events, then live events until `timeoutSeconds`).
 
-Deliberate limits: JSON only (no protobuf, no Table output), no server-side apply (415), no
-OpenAPI documents (404, which clients treat as "no schema": helm then skips schema validation),
-no aggregated discovery (the plain documents, which client-go accepts as a fallback), no custom
-resources, deletions are immediate (no finalizers or graceful termination).
+Deliberate limits: JSON only (no protobuf, no Table output), no server-side apply (415), OpenAPI
+v3 only as a skeleton without schemas (enough for client-go to leave validation to the server,
+which does not check unknown fields), no /openapi/v2 (404), no aggregated discovery (the plain
+documents, which client-go accepts as a fallback), no custom resources, deletions are immediate (no finalizers or graceful termination).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import binascii
 import collections
 import contextlib
 import copy
+import hashlib
 import json
 import queue
 import re
@@ -183,6 +184,41 @@ def kubeconfig(server_url: str, token: str, name: str = "sandbox", namespace: st
             "clusters": [{"name": name, "cluster": cluster}],
             "contexts": [{"name": name, "context": context}],
             "users": [{"name": name, "user": {"token": token}}]}
+
+
+def openapi_v3_root(minor: Minor) -> Obj:
+    """The /openapi/v3 index: one document per served group-version."""
+    paths = {}
+    for group, versions in served_groups(minor).items():
+        for version in versions:
+            rel = f"apis/{group}/{version}" if group else f"api/{version}"
+            digest = hashlib.sha256(f"{minor}/{rel}".encode()).hexdigest()[:16].upper()
+            paths[rel] = {"serverRelativeURL": f"/openapi/v3/{rel}?hash={digest}"}
+    return {"paths": paths}
+
+
+def openapi_v3_group_version(group: str, version: str, resources: list[ApiResource]) -> Obj:
+    """A skeleton OpenAPI v3 document: each resource's PATCH declares the `fieldValidation` parameter.
+
+    That is what client-go checks to decide the server validates objects itself; it then skips its
+    client-side schema validation, so no schemas are needed. (helm refuses to install anything
+    when no OpenAPI document can be downloaded at all.)
+    """
+    prefix = f"/apis/{group}/{version}" if group else f"/api/{version}"
+    params = [{"name": n, "in": "query", "schema": {"type": "string"}, "uniqueItems": True}
+              for n in ("dryRun", "fieldManager", "fieldValidation", "force", "pretty")]
+    paths: dict[str, Any] = {}
+    for res in resources:
+        gvk = {"group": group, "version": version, "kind": res.kind}
+        base = f"{prefix}/namespaces/{{namespace}}/{res.plural}" if res.namespaced else f"{prefix}/{res.plural}"
+        ok = {"200": {"description": "OK"}}
+        paths[f"{base}/{{name}}"] = {
+            "get": {"x-kubernetes-group-version-kind": gvk, "x-kubernetes-action": "get", "responses": ok},
+            "patch": {"x-kubernetes-group-version-kind": gvk, "x-kubernetes-action": "patch",
+                      "parameters": params, "responses": ok},
+        }
+    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "unversioned"}, "paths": paths,
+            "components": {"schemas": {}}}
 
 
 # -- request routing -------------------------------------------------------------------------------
@@ -424,6 +460,9 @@ class _Handler(BaseHTTPRequestHandler):
                              "goVersion": "go1.22.5", "compiler": "gc", "platform": "linux/amd64"})
             return
         parts = [p for p in path.split("/") if p]
+        if parts[:2] == ["openapi", "v3"]:
+            self._openapi(parts[2:])
+            return
         if not parts or parts[0] not in ("api", "apis"):
             raise _not_found_path()
         groups = served_groups(backend.server_version())
@@ -455,6 +494,22 @@ class _Handler(BaseHTTPRequestHandler):
             return
         route = self._resolve(resources, rest)
         self._resource(method, route, query, body)
+
+    def _openapi(self, rest: list[str]) -> None:
+        minor = self.backend.server_version()
+        if not rest:
+            self._send(200, openapi_v3_root(minor))
+            return
+        if rest[0] == "api" and len(rest) == 2:
+            group, version = "", rest[1]
+        elif rest[0] == "apis" and len(rest) == 3:
+            group, version = rest[1], rest[2]
+        else:
+            raise _not_found_path()
+        resources = served_groups(minor).get(group, {}).get(version)
+        if resources is None:
+            raise _not_found_path()
+        self._send(200, openapi_v3_group_version(group, version, resources))
 
     def _resolve(self, resources: list[ApiResource], rest: list[str]) -> Route:
         by_plural = {r.plural: r for r in resources}
