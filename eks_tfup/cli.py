@@ -34,6 +34,9 @@ app.add_typer(sandbox_app, name="sandbox")
 DirOpt = Annotated[Path, typer.Option("--dir", "-d", help="Terraform directory (default: current directory).",
                                       file_okay=False)]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Apply without the interactive confirmation.")]
+StopOpt = Annotated[str | None, typer.Option(
+    help="Stop after this step (check, refresh_charts, edit_hcl, plan, review, apply, verify, upgrade_charts); "
+         "`eks-tfup resume` continues.")]
 AddressOpt = Annotated[str | None, typer.Option(
     help="Which cluster in the HCL (e.g. module.eks) when there are several.")]
 VarFileOpt = Annotated[list[Path] | None, typer.Option(
@@ -70,6 +73,7 @@ def bump(
     kube_context: Annotated[str | None, typer.Option(help="Kubeconfig context of this cluster.")] = None,
     allow_destroy: Annotated[bool, typer.Option(
         help="Allow the plan to delete/replace resources other than the cluster.")] = False,
+    stop_after: StopOpt = None,
 ) -> None:
     """Upgrade the cluster to VERSION: check, refresh charts, edit HCL, plan, review, apply, verify, charts, report."""
     target = _target(version)
@@ -83,8 +87,8 @@ def bump(
     settings = _settings(tf_dir, cluster=cluster, region=region, profile=profile, address=address,
                          var_files=tuple(var_file or ()), workspace=workspace, terraform_bin=terraform_bin,
                          kube_context=kube_context, allow_destroy=allow_destroy or None)
-    journal = workflow.bump(settings, target, ui, yes=yes)
-    ui.info(f"done: {journal.data['cluster']} is on {journal.data['target']} (run {journal.run_id})")
+    journal = workflow.bump(settings, target, ui, yes=yes, stop_after=workflow.check_step_name(stop_after))
+    _done(ui, journal)
 
 
 @app.command()
@@ -92,6 +96,7 @@ def resume(
     tf_dir: DirOpt = Path("."),
     yes: YesOpt = False,
     run: Annotated[str | None, typer.Option(help="Run id (default: the latest unfinished run).")] = None,
+    stop_after: StopOpt = None,
 ) -> None:
     """Continue an interrupted or failed run from the first step not completed."""
     from eks_tfup import workflow
@@ -99,8 +104,13 @@ def resume(
 
     settings = _settings(tf_dir)
     ui = RichUi()
-    journal = workflow.resume(settings, ui, yes=yes, run_id=run)
-    ui.info(f"done: {journal.data['cluster']} is on {journal.data['target']} (run {journal.run_id})")
+    journal = workflow.resume(settings, ui, yes=yes, run_id=run, stop_after=workflow.check_step_name(stop_after))
+    _done(ui, journal)
+
+
+def _done(ui: Any, journal: Any) -> None:
+    if journal.data.get("status") == "done":
+        ui.info(f"done: {journal.data['cluster']} is on {journal.data['target']} (run {journal.run_id})")
 
 
 @app.command()
@@ -186,6 +196,35 @@ def _rel(path: Path, base: Path) -> str:
         return str(Path(path).resolve().relative_to(base))
     except ValueError:
         return str(path)
+
+
+@charts_app.command("check")
+def charts_check(
+    version: Annotated[str, typer.Argument(help="Target Kubernetes minor, e.g. 1.25.")],
+    tf_dir: DirOpt = Path("."),
+    helmfile: Annotated[Path | None, typer.Option(help="The helmfile (default: from the config, or found).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text, json or markdown.")] = "text",
+    no_cluster: Annotated[bool, typer.Option(
+        help="Only render the charts: do not scan Helm releases and live objects in the cluster.")] = False,
+) -> None:
+    """Render every release and scan it, Helm release secrets and live objects for APIs VERSION removes (exit 3)."""
+    target = _target(version)
+    if fmt not in ("text", "json", "markdown"):
+        raise UsageError(f"--format must be text, json or markdown, not {fmt!r}")
+    from eks_tfup.charts import check_charts, format_findings
+    from eks_tfup.kube import Kube
+    from eks_tfup.workflow import helmfile_settings
+
+    settings = _settings(tf_dir, helmfile_file=helmfile.resolve() if helmfile else None)
+    kube = None if no_cluster else Kube(kubeconfig=settings.kubeconfig, context=settings.kube_context,
+                                         retry_timeout=settings.timeouts.kube_retry)
+    result = check_charts(target, settings=helmfile_settings(settings), directory=settings.tf_dir,
+                          api_client=kube.api_client if kube else None)
+    typer.echo(format_findings(list(result.findings), fmt, target=target))
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
+    if result.exit_code:
+        sys.exit(int(result.exit_code))
 
 
 # -- sandbox ------------------------------------------------------------------------------------------

@@ -774,11 +774,11 @@ class _Workspace:
             scope = self._scope_for(scope_prefix)
             if scope is None or kind not in ("var", "local"):
                 continue
-            uses = [f"{src.display}:{line}" for src, line in scope.dir.references(kind, tail)
-                    if (src.path, line) not in chain_spots]
+            uses = sorted({f"{src.display}:{line}" for src, line in scope.dir.references(kind, tail)
+                           if (src.path, line) not in chain_spots})
             if uses:
-                warnings.append(f"{link.address} is also used at {', '.join(sorted(set(uses)))}; "
-                                "those uses change too")
+                shown = ", ".join(uses[:5]) + (f" and {len(uses) - 5} more" if len(uses) > 5 else "")
+                warnings.append(f"{link.address} is also used at {shown}; those uses change too")
         return warnings
 
     def _scope_for(self, prefix: str) -> _Scope | None:

@@ -32,6 +32,7 @@ from eks_tfup.poll import Backoff, wait_for
 from eks_tfup.versions import Minor
 
 if TYPE_CHECKING:
+    from eks_tfup.helmfile import HelmfileSettings
     from eks_tfup.terraform import Terraform
 
 
@@ -104,6 +105,8 @@ def step_check(run: Run) -> str:
     facts = gather_facts(run.aws, run.kube, run.cluster, run.target, hcl_version=hcl_version,
                          hcl_where=hcl_where, hcl_error=hcl_error)
     results = checks.run_checks(facts, ignore=run.settings.preflight_ignore)
+    if not checks.blocking(results):
+        results.append(removed_api_result(run))
     run.ui.results(results)
     run.state["checks"] = [r.as_dict() for r in results]
     for r in results:
@@ -122,35 +125,71 @@ def step_check(run: Run) -> str:
     return f"{sum(r.status == checks.Status.PASS for r in results)} checks passed, {len(run.warnings)} warning(s)"
 
 
-def _helmfile(run: Run, label: str) -> str:
-    from eks_tfup.helmfile import HelmfileSettings, run_helmfile_step
+def helmfile_settings(s: Settings) -> HelmfileSettings:
+    from eks_tfup.helmfile import HelmfileSettings
 
-    s = run.settings
-    hs = HelmfileSettings(
+    return HelmfileSettings(
         helmfile_bin=s.helmfile_bin, helm_bin=s.helm_bin, file=s.helmfile_file,
         environment=s.helmfile_environment, selectors=s.helmfile_selectors, commands=s.helmfile_commands,
-        extra_args=s.helmfile_args, kube_context=s.kube_context or _current_context(run),
-        kubeconfig=s.kubeconfig,
+        extra_args=s.helmfile_args, kube_context=s.kube_context or current_context(s.kubeconfig),
+        kubeconfig=s.kubeconfig, timeout=s.timeouts.helmfile,
     )
-    result = run_helmfile_step(hs, s.tf_dir, log_path=run.run_dir / f"{label}.log", sink=run.sink)
+
+
+def _helmfile(run: Run, label: str) -> str:
+    from eks_tfup.helmfile import run_helmfile_step
+
+    hs = helmfile_settings(run.settings)
+    result = run_helmfile_step(hs, run.settings.tf_dir, log_path=run.run_dir / f"{label}.log", sink=run.sink)
     if result.skipped:
         run.ui.info(f"charts: skipped ({result.reason})")
         return f"skipped: {result.reason}"
     _health(run, label)
-    return "; ".join(" ".join(c[0][1:3]) for c in result.commands) or "done"
+    return "helmfile " + ", ".join(" ".join(c) for c in hs.commands)
 
 
-def _current_context(run: Run) -> str | None:
-    """The context the kube client resolved, passed explicitly so helmfile acts on the same cluster."""
+def current_context(kubeconfig: Path | None) -> str | None:
+    """The context the kube client resolves, passed explicitly so helmfile acts on the same cluster."""
     from kubernetes import config
     from kubernetes.config.config_exception import ConfigException
 
     try:
         _, active = config.list_kube_config_contexts(  # type: ignore[no-untyped-call]
-            config_file=str(run.settings.kubeconfig) if run.settings.kubeconfig else None)
+            config_file=str(kubeconfig) if kubeconfig else None)
     except (ConfigException, OSError):  # the kube client reports a broken kubeconfig clearly
         return None
     return str(active["name"]) if active else None
+
+
+def removed_api_result(run: Run) -> checks.Result:
+    """The charts, Helm releases and live objects scanned for APIs the target removes (API001)."""
+    from eks_tfup.charts import check_charts, format_findings
+    from eks_tfup.files import write_text_atomic
+
+    chk = check_charts(run.target, settings=helmfile_settings(run.settings), directory=run.settings.tf_dir,
+                       api_client=run.kube.api_client, log_path=run.run_dir / "charts-check.log")
+    write_text_atomic(run.run_dir / "charts-check.json", format_findings(list(chk.findings), "json",
+                                                                         target=run.target))
+    required = [f for f in chk.findings if f.level == "required"]
+    recommended = [f for f in chk.findings if f.level == "recommended"]
+
+    def describe(items: list[Any]) -> str:
+        return ", ".join(f"{f.kind} {f.api_version} ({f.release or f.location})" for f in items[:5])
+
+    if required:
+        status, message = checks.Status.FAIL, f"{len(required)} use(s) of APIs removed by {run.target}: " \
+            + describe(required)
+    elif recommended:
+        status, message = checks.Status.WARN, f"{len(recommended)} deprecated API use(s): {describe(recommended)}"
+    else:
+        status, message = checks.Status.PASS, (
+            f"no removed APIs in {chk.releases_rendered} release(s), {chk.release_secrets_scanned} release "
+            f"secret(s), {chk.live_objects_scanned} live object(s)")
+    return checks.Result(
+        "API001", checks.Level.REQUIRED, "workloads", "No APIs removed by the target", status, message,
+        tuple(f"{f.kind}/{f.name or f.location}" for f in required), "Move these manifests to the replacement "
+        "APIs (see `eks-tfup charts check`) before the upgrade.",
+        "https://kubernetes.io/docs/reference/using-api/deprecation-guide/")
 
 
 def _health(run: Run, label: str) -> None:
@@ -431,10 +470,12 @@ def _rel(run: Run, path: Path) -> str:
         return str(path)
 
 
-def _execute(run: Run) -> Journal:
+def _execute(run: Run, stop_after: str | None = None) -> Journal:
     total = len(STEPS)
     for i, step in enumerate(STEPS, 1):
         if run.journal.is_done(step.name):
+            if step.name == stop_after:
+                break
             continue
         run.ui.step(i, total, step.title)
         run.journal.started(step.name)
@@ -449,12 +490,24 @@ def _execute(run: Run) -> Journal:
                 run.journal.failed(step.name, str(exc), status=status)
             raise
         run.journal.finished(step.name, detail=outcome)
+        if step.name == stop_after and i < total:
+            run.journal.set_status("paused")
+            run.ui.info(f"stopped after '{step.name}' as asked: `eks-tfup resume` continues")
+            return run.journal
     run.journal.set_status("done")
     return run.journal
 
 
-def bump(settings: Settings, target: Minor, ui: Ui, *, yes: bool = False) -> Journal:
+def check_step_name(name: str | None) -> str | None:
+    if name is not None and name not in STEP_NAMES:
+        raise UsageError(f"unknown step {name!r} (steps: {', '.join(STEP_NAMES)})")
+    return name
+
+
+def bump(settings: Settings, target: Minor, ui: Ui, *, yes: bool = False,
+         stop_after: str | None = None) -> Journal:
     cluster = settings.require_cluster()
+    check_step_name(stop_after)
     if not yes and not ui.interactive:
         raise UsageError("no terminal to review the plan on: pass --yes to apply without a prompt, "
                          "or use `eks-tfup plan` and `eks-tfup apply --from` for review elsewhere")
@@ -466,7 +519,7 @@ def bump(settings: Settings, target: Minor, ui: Ui, *, yes: bool = False) -> Jou
         run = Run(settings, ui, journal, target, cluster, yes=yes)
         if lock.taken_over:
             run.warn(lock.taken_over)
-        return _execute(run)
+        return _execute(run, stop_after)
     finally:
         lock.release()
 
@@ -479,7 +532,9 @@ def _lock(settings: Settings, cluster: str, journal: Journal) -> Lock:
         raise
 
 
-def resume(settings: Settings, ui: Ui, *, yes: bool = False, run_id: str | None = None) -> Journal:
+def resume(settings: Settings, ui: Ui, *, yes: bool = False, run_id: str | None = None,
+           stop_after: str | None = None) -> Journal:
+    check_step_name(stop_after)
     cluster = settings.cluster
     if run_id:
         journal = Journal.load(settings.runs_dir / run_id)
@@ -502,7 +557,7 @@ def resume(settings: Settings, ui: Ui, *, yes: bool = False, run_id: str | None 
         ui.info(f"resuming run {journal.run_id} from its journal")
         _reverify(run)
         journal.set_status("running")
-        return _execute(run)
+        return _execute(run, stop_after)
     finally:
         lock.release()
 

@@ -513,8 +513,8 @@ class _Reader:
         if (mina is None) == (maxu is None):
             raise self.fail(where, "set exactly one of min_available and max_unavailable")
         for key, v in (("min_available", mina), ("max_unavailable", maxu)):
-            if v is not None and not (isinstance(v, int) and not isinstance(v, bool) and v >= 0
-                                      or isinstance(v, str) and re.match(r"^\d+%$", v)):
+            if v is not None and not ((isinstance(v, int) and not isinstance(v, bool) and v >= 0)
+                                      or (isinstance(v, str) and re.match(r"^\d+%$", v))):
                 raise self.fail(f"{where}.{key}", f"{v!r}: expected a non-negative integer or a percentage")
         return PdbSpec(name, namespace, selector, mina, maxu)
 
