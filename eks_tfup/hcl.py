@@ -902,6 +902,12 @@ def set_version(tf_dir: Path, version: str, *, address: str | None = None, var_f
     before, cluster = ws.locate(address)
     if before.value == version:
         return EditResult(before, before.value, version, ())
+    # Lookups parse only the files that can hold the answer (fast `hcl show`); before writing, every
+    # .tf file of every module directory the lookup visited must parse, so a syntax error anywhere
+    # stops the edit with its file and line and nothing is written.
+    for mdir in list(ws._dirs.values()):
+        for tf_file in mdir.primary + mdir.overrides:
+            ws.parse(tf_file)
     src = ws.source(before.file)
     data = src.data[: before.start] + version.encode("utf-8") + src.data[before.end:]
 

@@ -479,3 +479,12 @@ def test_precedence_agrees_with_terraform(tmp_path: Path, monkeypatch: pytest.Mo
             (tf_dir / remove).unlink()
         ours = locate_version(tmp_path, var_files=[Path(f) for f in var_files], environ={}).value
         assert ours == terraform_value(var_files), (var_files, remove)
+
+
+def test_syntax_error_in_an_unrelated_file_stops_the_edit(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_bytes(b'resource "aws_eks_cluster" "this" {\n  version = "1.28"\n}\n')
+    (tmp_path / "other.tf").write_bytes(b'resource "aws_s3_bucket" "b" {\n  bucket = \n')
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with pytest.raises(HclError, match=r"other\.tf:\d+"):
+        set_version(tmp_path, "1.29")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before

@@ -224,15 +224,17 @@ def test_create_conflicts_patches_and_delete(srv: RunningServer) -> None:
     fresh = dict(cm, metadata={**cm["metadata"], "resourceVersion": created.metadata.resource_version})
     assert v1.replace_namespaced_config_map("c", "default", fresh).metadata.uid == created.metadata.uid
 
-    api.set_default_header("Content-Type", "application/merge-patch+json")
-    merged = v1.patch_namespaced_config_map("c", "default", {"data": {"drop": None, "new": "n"}})
+    merged = v1.patch_namespaced_config_map("c", "default", {"data": {"drop": None, "new": "n"}},
+                                            _content_type="application/merge-patch+json")
     assert merged.data == {"k": "v", "new": "n"}
     patched = v1.patch_namespaced_config_map("c", "default", [{"op": "replace", "path": "/data/k", "value": "w"},
                                                               {"op": "add", "path": "/metadata/labels/b",
-                                                               "value": "2"}])
+                                                               "value": "2"}],
+                                            _content_type="application/json-patch+json")
     assert patched.data["k"] == "w" and patched.metadata.labels == {"a": "1", "b": "2"}
     with pytest.raises(ApiException) as err:
-        v1.patch_namespaced_config_map("c", "default", [{"op": "test", "path": "/data/k", "value": "nope"}])
+        v1.patch_namespaced_config_map("c", "default", [{"op": "test", "path": "/data/k", "value": "nope"}],
+                                       _content_type="application/json-patch+json")
     assert err.value.status == 422
 
     status = v1.delete_namespaced_config_map("c", "default")
@@ -262,11 +264,11 @@ def test_strategic_merge_patch_merges_containers_env_and_ports(srv: RunningServe
 
 
 def test_server_side_apply_is_refused_with_415(srv: RunningServer) -> None:
-    api = api_client(srv)
-    api.set_default_header("Content-Type", "application/apply-patch+yaml")
-    client.CoreV1Api(api).create_namespaced_config_map("default", {"metadata": {"name": "x"}})
+    v1 = client.CoreV1Api(api_client(srv))
+    v1.create_namespaced_config_map("default", {"metadata": {"name": "x"}})
     with pytest.raises(ApiException) as err:
-        client.CoreV1Api(api).patch_namespaced_config_map("x", "default", {"data": {"a": "b"}})
+        v1.patch_namespaced_config_map("x", "default", {"data": {"a": "b"}}, field_manager="t",
+                                       _content_type="application/apply-patch+yaml")
     assert err.value.status == 415
 
 
