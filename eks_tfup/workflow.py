@@ -486,6 +486,11 @@ def _execute(run: Run, stop_after: str | None = None) -> Journal:
             raise Interrupted(f"interrupted during '{step.name}': run `eks-tfup resume` to continue") from None
         except EksTfupError as exc:
             status = "refused" if isinstance(exc, RefusedError) else "failed"
+            if isinstance(exc, RefusedError) and step.name == "plan":
+                # A refused plan ends the run: put the HCL back so the tree is as the user left it
+                # (a later bump would otherwise see the edit as drift).
+                _revert_hcl(run)
+                exc.message += "; the HCL edit was reverted"
             if run.journal.data.get("status") != "declined":
                 run.journal.failed(step.name, str(exc), status=status)
             raise

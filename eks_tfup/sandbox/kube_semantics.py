@@ -478,8 +478,10 @@ def _new_pod(owner: Obj, template: dict[str, Any], name: str, extra_labels: dict
 
 
 def _pod_name(store: ObjectStore, namespace: str, prefix: str) -> str:
+    # Seeded with the store's revision so a replacement never takes the name of the pod it replaces
+    # (as with the real random suffixes), yet the same history always gives the same names.
     for i in range(10_000):
-        name = f"{prefix}-{_safe_hash(f'{namespace}/{prefix}/{i}', 5)}"
+        name = f"{prefix}-{_safe_hash(f'{namespace}/{prefix}/{store.last_rv}/{i}', 5)}"
         if store.get("", "pods", namespace, name) is None:
             return name
     raise RuntimeError(f"no free pod name for {prefix}")
