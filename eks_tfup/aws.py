@@ -58,6 +58,7 @@ class Nodegroup:
     subnets: tuple[str, ...] = ()
     health_issues: tuple[str, ...] = ()
     launch_template: bool = False
+    max_unavailable: int | None = None  # updateConfig.maxUnavailable (None: a percentage or not set)
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class Insight:
     kubernetes_version: str | None = None
     recommendation: str = ""
     resources: tuple[str, ...] = field(default_factory=tuple)
+    clients: tuple[str, ...] = ()  # user agents still calling deprecated APIs (deprecation insights)
 
 
 def _date(value: Any) -> date | None:
@@ -109,6 +111,10 @@ def _date(value: Any) -> date | None:
     if isinstance(value, date):
         return value
     return None
+
+
+def _opt_int(value: Any) -> int | None:
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _issues(health: dict[str, Any] | None) -> tuple[str, ...]:
@@ -214,6 +220,7 @@ class Aws:
                 desired_size=int((ng.get("scalingConfig") or {}).get("desiredSize", 0) or 0),
                 subnets=tuple(ng.get("subnets", []) or []), health_issues=_issues(ng.get("health")),
                 launch_template=bool(ng.get("launchTemplate")),
+                max_unavailable=_opt_int((ng.get("updateConfig") or {}).get("maxUnavailable")),
             ))
         return out
 
@@ -265,6 +272,37 @@ class Aws:
                                status=str(status.get("status", "UNKNOWN")), reason=status.get("reason", ""),
                                kubernetes_version=i.get("kubernetesVersion")))
         return out
+
+    def describe_insight(self, name: str, insight_id: str) -> Insight:
+        i = self._call("eks", "describe_insight", clusterName=name, id=insight_id)["insight"]
+        status = i.get("insightStatus") or {}
+        resources = []
+        for r in i.get("resources", []) or []:
+            what = r.get("kubernetesResourceUri") or r.get("arn") or ""
+            reason = (r.get("insightStatus") or {}).get("reason")
+            resources.append(f"{what} ({reason})" if reason else str(what))
+        clients: list[str] = []
+        for d in (i.get("categorySpecificSummary") or {}).get("deprecationDetails", []) or []:
+            for c in d.get("clientStats", []) or []:
+                agent = f"{c.get('userAgent', '?')} ({d.get('usage', '?')}, {c.get('numberOfRequestsLast30Days', 0)} "\
+                        "requests in 30 days)"
+                if agent not in clients:
+                    clients.append(agent)
+        return Insight(id=i.get("id", insight_id), name=i.get("name", ""), category=i.get("category", ""),
+                       status=str(status.get("status", "UNKNOWN")), reason=status.get("reason", ""),
+                       kubernetes_version=i.get("kubernetesVersion"), recommendation=i.get("recommendation", ""),
+                       resources=tuple(resources), clients=tuple(clients))
+
+    def upgrade_insights(self, name: str, kubernetes_version: str) -> list[Insight]:
+        """The UPGRADE_READINESS insights for one version; the ones not PASSING described in full (their
+        recommendation, resources and the clients still calling removed APIs), since listing omits them."""
+        out = []
+        for i in self.insights(name, kubernetes_version):
+            out.append(i if i.status == "PASSING" else self.describe_insight(name, i.id))
+        return out
+
+    def fargate_profiles(self, name: str) -> list[str]:
+        return list(self._paginate("eks", "list_fargate_profiles", "fargateProfileNames", clusterName=name))
 
     def update_cluster_version(self, name: str, version: str) -> Update:
         u = self._call("eks", "update_cluster_version", name=name, version=version)["update"]

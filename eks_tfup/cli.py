@@ -227,6 +227,47 @@ def charts_check(
         sys.exit(int(result.exit_code))
 
 
+@app.command()
+def preflight(
+    version: Annotated[str, typer.Argument(help="Target Kubernetes minor, e.g. 1.29.")],
+    tf_dir: Annotated[Path | None, typer.Option(
+        "--dir", "-d", help="Terraform directory (default: the current one, if it holds *.tf files).",
+        file_okay=False)] = None,
+    cluster: Annotated[str | None, typer.Option(help="EKS cluster name (runs without Terraform when no *.tf).")] = None,
+    region: Annotated[str | None, typer.Option(help="AWS region.")] = None,
+    profile: Annotated[str | None, typer.Option(help="AWS profile.")] = None,
+    kube_context: Annotated[str | None, typer.Option(help="Kubeconfig context of this cluster.")] = None,
+    address: AddressOpt = None,
+    var_file: VarFileOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="text, json or markdown.")] = "text",
+    ignore: Annotated[list[str] | None, typer.Option(
+        "--ignore", help="Check id to report as suppressed (repeatable; adds to [preflight] ignore).")] = None,
+    strict: Annotated[bool, typer.Option(help="Fail (exit 3) on recommended findings too.")] = False,
+    plan: Annotated[Path | None, typer.Option(
+        help="A plan as JSON (terraform show -json) to check; default: the last run's plan for VERSION.")] = None,
+) -> None:
+    """Read-only checks for the upgrade to VERSION, graded required/recommended/info (exit 3 if one blocks)."""
+    target = _target(version)
+    if fmt not in ("text", "json", "markdown"):
+        raise UsageError(f"--format must be text, json or markdown, not {fmt!r}")
+    from eks_tfup.preflight import render, run_preflight
+
+    base = (tf_dir or Path(".")).resolve()
+    if tf_dir is not None and not base.is_dir():
+        raise UsageError(f"terraform directory not found: {base}")
+    use_terraform = any(base.glob("*.tf")) or any(base.glob("*.tf.json"))
+    if tf_dir is not None and not use_terraform:
+        raise UsageError(f"no *.tf files in {base}", hint="omit --dir and pass --cluster to run without Terraform")
+    settings = _settings(base, cluster=cluster, region=region, profile=profile, kube_context=kube_context,
+                         address=address, var_files=tuple(var_file or ()))
+    report = run_preflight(settings, target, use_terraform=use_terraform, ignore=tuple(ignore or ()),
+                           plan_file=plan.resolve() if plan else None)
+    typer.echo(render(report, fmt, strict=strict), nl=False)
+    code = report.exit_code(strict=strict)
+    if code:
+        sys.exit(int(code))
+
+
 # -- sandbox ------------------------------------------------------------------------------------------
 
 @sandbox_app.command("up")

@@ -481,7 +481,7 @@ def _execute(run: Run, stop_after: str | None = None) -> Journal:
         run.journal.started(step.name)
         try:
             outcome = step.fn(run)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Interrupted):
             run.journal.failed(step.name, "interrupted", status="interrupted")
             raise Interrupted(f"interrupted during '{step.name}': run `eks-tfup resume` to continue") from None
         except EksTfupError as exc:

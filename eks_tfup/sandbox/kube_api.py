@@ -9,9 +9,10 @@ deletecollection, `status`/`scale` subresources, `pods/eviction` honouring PodDi
 and watch (current objects as ADDED events, then live events until `timeoutSeconds`).
 
 Deliberate limits: JSON only (no protobuf, no Table output), no server-side apply (415), OpenAPI
-v3 only as a skeleton without schemas (enough for client-go to leave validation to the server,
-which does not check unknown fields), no /openapi/v2 (404), no aggregated discovery (the plain
-documents, which client-go accepts as a fallback), no custom resources, deletions are immediate (no finalizers or graceful termination).
+documents without schemas (v3: each PATCH declares `fieldValidation`, so client-go leaves
+validation to the server, which does not check unknown fields; v2: empty), no aggregated
+discovery (the plain documents, which client-go accepts as a fallback), no custom resources,
+deletions are immediate (no finalizers or graceful termination).
 """
 
 from __future__ import annotations
@@ -435,6 +436,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(ApiError(422, "Invalid", f"the patch cannot be applied: {err}"))
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+        except ValueError as err:  # a malformed query parameter (limit=abc, resourceVersion=x)
+            self._send_error(ApiError(400, "BadRequest", str(err)))
+        except Exception as err:
+            # The request boundary: the real server turns a panic into a 500 Status too, and an
+            # answer is easier to diagnose than a dropped connection.
+            self._send_error(ApiError(500, "InternalError", f"{type(err).__name__}: {err}"))
 
     def _authenticate(self, path: str) -> None:
         auth = self.headers.get("Authorization", "")
@@ -462,6 +469,17 @@ class _Handler(BaseHTTPRequestHandler):
         parts = [p for p in path.split("/") if p]
         if parts[:2] == ["openapi", "v3"]:
             self._openapi(parts[2:])
+            return
+        if parts == ["openapi", "v2"]:
+            # An empty document: client-go asks for it in protobuf, where zero bytes is a valid empty
+            # Document. With no definitions its client-side validation skips every kind, as it does
+            # on a real server for a kind the server does not serve, so the answer for a removed
+            # API is the real one ("no matches for kind ... in version ...").
+            if "protobuf" in self.headers.get("Accept", ""):
+                self._send(200, b"", "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
+            else:
+                self._send(200, {"swagger": "2.0", "info": {"title": "Kubernetes", "version": "unversioned"},
+                                 "paths": {}, "definitions": {}})
             return
         if not parts or parts[0] not in ("api", "apis"):
             raise _not_found_path()

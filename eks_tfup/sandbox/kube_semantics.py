@@ -412,7 +412,7 @@ class _Nodes:
         self.nodes = store.list("", "nodes")
         self.names = {n["metadata"]["name"] for n in self.nodes}
         self.load: dict[str, int] = {n["metadata"]["name"]: 0 for n in self.nodes}
-        for pod in store.list("", "pods"):
+        for pod in store.list("", "pods") if self.nodes else []:
             node = (pod.get("spec") or {}).get("nodeName")
             if node in self.load:
                 self.load[node] += 1

@@ -349,6 +349,9 @@ class _Reader:
         return value
 
     def minor(self, m: dict[str, Any], key: str, where: str) -> str:
+        if isinstance(m.get(key), float):
+            raise self.fail(f"{where}.{key}", f"{m[key]!r} is a YAML number: quote the version "
+                                              f"(\"1.30\" would otherwise read as 1.3)")
         text = self.string(m, key, where)
         if not re.match(r"^1\.\d+$", text):
             raise self.fail(f"{where}.{key}", f"{text!r} is not a Kubernetes minor like 1.28 (quote it in YAML)")

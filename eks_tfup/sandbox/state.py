@@ -31,7 +31,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
@@ -322,6 +322,7 @@ class SandboxState:
         self.subnets: dict[str, Subnet] = {s.id: s for s in scenario.subnets}
         self.free_ips: dict[str, int] = {s.id: s.free_ips for s in scenario.subnets}
         self._node_subnet: dict[str, str] = {}
+        self._node_release: dict[str, tuple[str, str]] = {}  # node -> (minor, AMI release version)
         self._used_ips: set[str] = set()
         self._rolls: dict[str, _Roll] = {}
         self._outage: tuple[float, float] | None = None
@@ -374,8 +375,8 @@ class SandboxState:
 
     def kube_available(self) -> bool:
         with self.lock:
-            if self.cluster is None or self.cluster.status in ("CREATING", "DELETING"):
-                return self.cluster is not None and self.cluster.status == "DELETING"
+            if self.cluster is None or self.cluster.status == "CREATING":
+                return False  # no API server yet
             if self._outage is None:
                 return True
             start, end = self._outage
@@ -462,12 +463,15 @@ class SandboxState:
                                          sc.cluster.role_arn or self._role("cluster-role"), dict(sc.cluster.tags))
         self.cluster.status = "ACTIVE"
         self.cluster.created_at = round(self.wall() - 86400 * 200, 3)
-        self._bootstrap_kube(managed_addons={a.name: a.version for a in sc.addons})
+        # Nodes first: the controllers place pods only where nodes exist.
         for spec in sc.nodegroups:
             ng = self._nodegroup_from_spec(spec)
             self.nodegroups[ng.name] = ng
             for _ in range(spec.node_count):
-                self._launch_node(ng, ng.version, ng.release_version)
+                if self._launch_node(ng, ng.version, ng.release_version) is None:
+                    raise ValueError(f"scenario {sc.name}: the subnets of node group {ng.name} have no free "
+                                     "address left for its nodes")
+        self._bootstrap_kube(managed_addons={a.name: a.version for a in sc.addons})
         for a in sc.addons:
             self.addons[a.name] = Addon(a.name, self._addon_arn(a.name), a.version, self.cluster.created_at,
                                         self.cluster.created_at)
@@ -523,8 +527,9 @@ class SandboxState:
                             "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 443}]}})
         self._put({"apiVersion": "v1", "kind": "ConfigMap",
                    "metadata": {"name": "aws-auth", "namespace": "kube-system"},
-                   "data": {"mapRoles": f"- groups:\n  - system:bootstrappers\n  - system:nodes\n  rolearn: "
-                                        f"{self._role('node-role')}\n  username: system:node:{{{{EC2PrivateDNSName}}}}\n"}})
+                   "data": {"mapRoles": "- groups:\n  - system:bootstrappers\n  - system:nodes\n"
+                                        f"  rolearn: {self._role('node-role')}\n"
+                                        "  username: system:node:{{EC2PrivateDNSName}}\n"}})
         assert self.cluster is not None
         if not self.cluster.bootstrap_addons:
             return
@@ -702,12 +707,14 @@ class SandboxState:
         domain = "ec2.internal" if self.region == "us-east-1" else f"{self.region}.compute.internal"
         name = f"ip-{ip.replace('.', '-')}.{domain}"
         self._node_subnet[name] = subnet_id
+        self._node_release[name] = (version, release_version)
         self._put(node_object(name, ip, ng, version, release_version, subnet.az, self.region, self.rng))
         return name
 
     def _delete_node(self, name: str) -> None:
         node = self.store.delete("", "nodes", None, name)
         subnet = self._node_subnet.pop(name, None)
+        self._node_release.pop(name, None)
         if subnet is not None:
             self.free_ips[subnet] += 1
         if node is not None:
@@ -1113,7 +1120,7 @@ class SandboxState:
                     break
             else:
                 ng.status = "ACTIVE"
-            ks.reconcile_all(self.store)
+            self._place_unplaced_pods()
         self._at(self.timing.nodegroup_create_seconds, created)
         return {"nodegroup": self._nodegroup_api(ng)}
 
@@ -1180,7 +1187,7 @@ class SandboxState:
                 nodes.append(name)
             while len(nodes) > ng.desired_size:
                 self._delete_node(nodes.pop())
-            ks.reconcile_all(self.store)
+            self._place_unplaced_pods()
             u.status, ng.status, ng.update_id, ng.modified_at = "Successful", "ACTIVE", None, self.wall()
         self._at(self.timing.node_launch_seconds, done)
         return {"update": u.to_api()}
@@ -1228,12 +1235,23 @@ class SandboxState:
         return ng
 
     def _old_nodes(self, roll: _Roll) -> list[str]:
+        target = (roll.version, roll.release_version)
         return sorted(n["metadata"]["name"] for n in self.nodes_of(roll.nodegroup)
-                      if not _node_is(n, roll.version, roll.release_version))
+                      if self._node_release.get(n["metadata"]["name"]) != target)
 
     def _new_nodes(self, roll: _Roll) -> list[str]:
+        target = (roll.version, roll.release_version)
         return sorted(n["metadata"]["name"] for n in self.nodes_of(roll.nodegroup)
-                      if _node_is(n, roll.version, roll.release_version))
+                      if self._node_release.get(n["metadata"]["name"]) == target)
+
+    def _place_unplaced_pods(self) -> None:
+        """Pods that ran before any node existed (terraform mode) move onto the first nodes."""
+        for pod in self.store.list("", "pods"):
+            if not (pod.get("spec") or {}).get("nodeName") and _owner_kind(pod):
+                deleted = self.store.delete("", "pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
+                if deleted is not None:
+                    ks.pod_removed(self.store, deleted)
+        ks.reconcile_all(self.store)
 
     def _roll_scale_up(self, roll: _Roll) -> None:
         """Launch the surge nodes on the new version, mark the old ones unschedulable."""
@@ -1319,10 +1337,8 @@ class SandboxState:
         for node in roll.batch:
             self._delete_node(node)
         ks.reconcile_all(self.store)
-        remaining_old = len(self._old_nodes(roll))
-        missing = ng.desired_size - len(self._new_nodes(roll)) - 0
-        # Replacements for what was terminated, keeping the surge nodes counted.
-        want = min(len(roll.batch), max(0, missing - max(0, remaining_old - remaining_old)))
+        # Replace what was terminated, counting the surge nodes already on the new version.
+        want = min(len(roll.batch), max(0, ng.desired_size - len(self._new_nodes(roll))))
         roll.batch = []
         if want > 0:
             def joined(_t: float) -> None:
@@ -1607,7 +1623,8 @@ class SandboxState:
                     "stopServingVersion": str(m),
                     "startServingReplacementVersion": str(res.deprecated) if res.deprecated else "",
                     "clientStats": [{"userAgent": ua, "numberOfRequestsLast30Days": n,
-                                     "lastRequestTime": round(refreshed - 600, 3)} for ua, n in sorted(agents.items())]})
+                                     "lastRequestTime": round(refreshed - 600, 3)}
+                                    for ua, n in sorted(agents.items())]})
             if details:
                 status = "ERROR" if m == target else "WARNING"
                 reason = (f"Deprecated API usage detected within last 30 days and your cluster is on Kubernetes "
@@ -1702,9 +1719,11 @@ class SandboxState:
         # Amazon Linux 2 end.
         al2 = sorted(ng.name for ng in self.nodegroups.values() if ng.ami_type.startswith("AL2_"))
         if al2 and target >= Minor(1, 33):
-            status, reason = "ERROR", f"Node groups {', '.join(al2)} use Amazon Linux 2, which has no AMIs for {target}."
+            status = "ERROR"
+            reason = f"Node groups {', '.join(al2)} use Amazon Linux 2, which has no AMIs for {target}."
         elif al2:
-            status, reason = "WARNING", f"Node groups {', '.join(al2)} use Amazon Linux 2; 1.32 is its last version."
+            status = "WARNING"
+            reason = f"Node groups {', '.join(al2)} use Amazon Linux 2; 1.32 is its last version."
         else:
             status, reason = "PASSING", "No node groups use Amazon Linux 2."
         insight("Amazon Linux 2 compatibility", target,
@@ -1877,12 +1896,6 @@ def _owner_kind(obj: Obj) -> str | None:
     return None
 
 
-def _node_is(node: Obj, version: str, release: str) -> bool:
-    labels = (node.get("metadata") or {}).get("labels") or {}
-    return labels.get("eks.amazonaws.com/release-version", "") == release and \
-        labels.get("eks.amazonaws.com/k8s-version", version) == version
-
-
 def _corefile(upstream: bool) -> str:
     kube = ("    kubernetes cluster.local in-addr.arpa ip6.arpa {\n      pods insecure\n"
             + ("      upstream\n" if upstream else "")
@@ -1920,14 +1933,13 @@ def node_object(name: str, ip: str, ng: Nodegroup, version: str, release: str, a
     instance_id = "i-0" + "".join(rng.choice("0123456789abcdef") for _ in range(16))
     kubelet = kubelet_git_version(release)
     ami_id = "ami-0" + _short_hash(ng.ami_type + release, 16)
-    ts = now = _rfc3339(time.time())
+    ts = _rfc3339(time.time())
     labels = {
         "beta.kubernetes.io/arch": facts["arch"], "beta.kubernetes.io/instance-type": instance,
         "beta.kubernetes.io/os": facts["os"], "eks.amazonaws.com/capacityType": ng.capacity_type,
         "eks.amazonaws.com/nodegroup": ng.name, "eks.amazonaws.com/nodegroup-image": ami_id,
         "eks.amazonaws.com/sourceLaunchTemplateId": "lt-0" + _short_hash(ng.arn, 16),
         "eks.amazonaws.com/sourceLaunchTemplateVersion": "1",
-        "eks.amazonaws.com/release-version": release, "eks.amazonaws.com/k8s-version": version,
         "failure-domain.beta.kubernetes.io/region": region, "failure-domain.beta.kubernetes.io/zone": az,
         "k8s.io/cloud-provider-aws": _short_hash(region, 32), "kubernetes.io/arch": facts["arch"],
         "kubernetes.io/hostname": name, "kubernetes.io/os": facts["os"],
@@ -1941,7 +1953,7 @@ def node_object(name: str, ip: str, ng: Nodegroup, version: str, release: str, a
                         ("PIDPressure", "KubeletHasSufficientPID", "kubelet has sufficient PID available"))]
     conditions.append({"type": "Ready", "status": "True", "reason": "KubeletReady",
                        "message": "kubelet is posting ready status", "lastHeartbeatTime": ts,
-                       "lastTransitionTime": now})
+                       "lastTransitionTime": ts})
     capacity = {"cpu": str(cpu), "memory": f"{mem * 1024 * 1024 - 400000}Ki", "pods": str(pods),
                 "ephemeral-storage": "20959212Ki", "hugepages-1Gi": "0", "hugepages-2Mi": "0"}
     allocatable = {"cpu": f"{cpu * 1000 - 70}m", "memory": f"{mem * 1024 * 1024 - 1200000}Ki", "pods": str(pods),
@@ -2062,8 +2074,9 @@ def helm_release_secret(rel: HelmRelease, revision: int, manifest: str, template
         "name": rel.name,
         "info": {"first_deployed": first, "last_deployed": ts, "deleted": "",
                  "description": "Install complete" if revision == 1 else "Upgrade complete", "status": status},
-        "chart": {"metadata": {"name": rel.chart, "version": rel.chart_version, "description": f"A Helm chart for {rel.chart}",
-                               "apiVersion": "v2", "appVersion": rel.app_version, "type": "application"},
+        "chart": {"metadata": {"name": rel.chart, "version": rel.chart_version,
+                               "description": f"A Helm chart for {rel.chart}", "apiVersion": "v2",
+                               "appVersion": rel.app_version, "type": "application"},
                   "lock": None, "templates": templates, "values": {}, "schema": None, "files": []},
         "config": {}, "manifest": manifest, "version": revision, "namespace": rel.namespace,
     }
@@ -2094,6 +2107,3 @@ def _paginate(items: list[Any], p: dict[str, Any]) -> tuple[list[Any], str | Non
     nxt = base64.urlsafe_b64encode(f"offset:{end}".encode()).decode() if end < len(items) else None
     return page, nxt
 
-
-def describe(items: Iterable[str]) -> str:
-    return ", ".join(items)

@@ -9,14 +9,14 @@ module "eks" {
 
   node_groups = {
     system = {
-      instance_types = ["m6i.large"]
+      instance_types = ["m5.large"]
       desired_size   = 2
       min_size       = 2
       max_size       = 3
       labels         = { role = "system" }
     }
     apps = {
-      instance_types = ["m6i.xlarge"]
+      instance_types = ["m5.xlarge"]
       desired_size   = 2
       min_size       = 2
       max_size       = 6

@@ -1,7 +1,7 @@
 variable "region" {
   description = "AWS region of the cluster."
   type        = string
-  default     = "eu-west-1"
+  default     = "us-east-1"
 }
 
 variable "cluster_name" {
@@ -19,20 +19,20 @@ variable "subnet_ids" {
   description = "Private subnets for the control plane ENIs and the nodes (at least two AZs)."
   type        = list(string)
   default = [
-    "subnet-0a1b2c3d4e5f60001",
-    "subnet-0a1b2c3d4e5f60002",
-    "subnet-0a1b2c3d4e5f60003",
+    "subnet-0a1b2c3d4e5f60101",
+    "subnet-0a1b2c3d4e5f60102",
+    "subnet-0a1b2c3d4e5f60103",
   ]
 }
 
 variable "cluster_role_arn" {
   description = "IAM role assumed by the EKS control plane."
   type        = string
-  default     = "arn:aws:iam::123456789012:role/demo-cluster"
+  default     = "arn:aws:iam::111122223333:role/demo-cluster-role"
 }
 
 variable "node_role_arn" {
   description = "IAM role of the managed node groups' instances."
   type        = string
-  default     = "arn:aws:iam::123456789012:role/demo-node"
+  default     = "arn:aws:iam::111122223333:role/demo-node-role"
 }

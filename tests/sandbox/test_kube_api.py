@@ -142,6 +142,7 @@ def test_resource_lists_name_kinds_verbs_and_subresources(srv: RunningServer) ->
     assert apps["deployments/scale"]["kind"] == "Scale"
 
 
+@pytest.mark.slow
 def test_dynamic_client_discovers_and_serves_every_v1_kind_of_the_main_groups(
         srv: RunningServer, tmp_path: Path) -> None:
     dyn = dynamic.DynamicClient(api_client(srv), cache_file=str(tmp_path / "discovery.json"))

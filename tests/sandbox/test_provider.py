@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +81,7 @@ def test_example_inits_offline_and_plans_create(backend: str, tmp_path: Path,
     after = cluster["change"]["after"]
     assert after["version"] == "1.28"
     assert after["vpc_config"][0]["subnet_ids"] == [
-        "subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002", "subnet-0a1b2c3d4e5f60003"]
+        "subnet-0a1b2c3d4e5f60101", "subnet-0a1b2c3d4e5f60102", "subnet-0a1b2c3d4e5f60103"]
     assert after["tags_all"] == {"Environment": "demo", "ManagedBy": "terraform"}
 
 
@@ -89,14 +89,20 @@ def test_example_inits_offline_and_plans_create(backend: str, tmp_path: Path,
 # Against the sandbox's AWS endpoint
 
 
+TIME_SCALE = 0.002  # simulated minutes become milliseconds
+
+
+def start(aws_sandbox: Callable[..., Any], tmp_path: Path, **kwargs: Any) -> dict[str, str]:
+    """The sandbox's AWS endpoint (the real EKS implementation, served over HTTP from this process)
+    plus the provider shim; Terraform runs as a child process and reaches both like the real thing."""
+    kwargs.setdefault("cluster_source", "terraform")
+    inproc = aws_sandbox("healthy-1.28", time_scale=TIME_SCALE, **kwargs)
+    return {**inproc.env, "TF_CLI_CONFIG_FILE": str(install(tmp_path / "shim"))}
+
+
 @pytest.fixture
-def sandbox_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    control = pytest.importorskip("eks_tfup.sandbox.control")
-    info = control.up("healthy-1.28", tmp_path / "sandbox", cluster_source="terraform", time_scale=0.002)
-    try:
-        yield dict(info.env)
-    finally:
-        control.down(tmp_path / "sandbox")
+def sandbox_env(aws_sandbox: Callable[..., Any], tmp_path: Path) -> dict[str, str]:
+    return start(aws_sandbox, tmp_path)
 
 
 def eks(env: dict[str, str]) -> Any:
@@ -152,20 +158,36 @@ def test_rename_plans_a_replacement(tmp_path: Path, sandbox_env: dict[str, str])
 
 
 @pytest.mark.slow
-def test_import_adopts_existing_cluster(tmp_path: Path) -> None:
-    control = pytest.importorskip("eks_tfup.sandbox.control")
+def test_failed_update_is_a_terraform_error(tmp_path: Path, aws_sandbox: Callable[..., Any]) -> None:
+    env = start(aws_sandbox, tmp_path, faults={"fail.cluster": "InsufficientFreeAddresses"})
+    work = copy_example(tmp_path)
+    tf = Terraform(work, env=env)
+    tf.init()
+    tf.apply(tf.plan(out=work / "create.tfplan", vars=region_vars(env)).plan_path)
+    set_version(work, "1.29")
+    plan = tf.plan(out=work / "bump.tfplan", vars=region_vars(env))
+    with pytest.raises(ProcessError, match="unexpected state 'Failed'") as caught:
+        tf.apply(plan.plan_path)
+    assert "InsufficientFreeAddresses" in caught.value.tail
+    assert eks(env).describe_cluster(name="demo")["cluster"]["version"] == "1.28"
+
+
+@pytest.mark.slow
+def test_import_adopts_existing_cluster(tmp_path: Path, aws_sandbox: Callable[..., Any]) -> None:
     # The scenario's own cluster exists before Terraform knows about it.
-    info = control.up("healthy-1.28", tmp_path / "sandbox", cluster_source="scenario", time_scale=0.002)
-    try:
-        env = dict(info.env)
-        work = copy_example(tmp_path)
-        tf = Terraform(work, env=env)
-        tf.init()
-        tf.import_(CLUSTER, "demo", vars=region_vars(env))
-        tf.import_('module.eks.aws_eks_node_group.this["system"]', "demo:system", vars=region_vars(env))
-        with pytest.raises(ProcessError, match="Cannot import non-existent remote object"):
-            tf.import_('module.eks.aws_eks_addon.this["coredns"]', "demo:nope", vars=region_vars(env))
-        plan = tf.plan(out=work / "adopt.tfplan", vars=region_vars(env))
-        assert actions(tf.show_json(plan.plan_path))[CLUSTER] in (["no-op"], ["update"])
-    finally:
-        control.down(tmp_path / "sandbox")
+    env = start(aws_sandbox, tmp_path, cluster_source="scenario")
+    work = copy_example(tmp_path)
+    tf = Terraform(work, env=env)
+    tf.init()
+    tf.import_(CLUSTER, "demo", vars=region_vars(env))
+    for ng in ("system", "apps"):
+        tf.import_(f'module.eks.aws_eks_node_group.this["{ng}"]', f"demo:{ng}", vars=region_vars(env))
+    tf.import_('module.eks.aws_eks_addon.this["kube-proxy"]', "demo:kube-proxy", vars=region_vars(env))
+    with pytest.raises(ProcessError, match="Cannot import non-existent remote object"):
+        tf.import_('module.eks.aws_eks_addon.this["coredns"]', "demo:nope", vars=region_vars(env))
+    plan = tf.plan(out=work / "adopt.tfplan", vars=region_vars(env))
+    acts = actions(tf.show_json(plan.plan_path))
+    # Adopted, not replaced: at most in-place updates (tags, configuration-only attributes).
+    for address in (CLUSTER, 'module.eks.aws_eks_node_group.this["apps"]',
+                    'module.eks.aws_eks_addon.this["kube-proxy"]'):
+        assert acts[address] in (["no-op"], ["update"]), (address, acts[address])

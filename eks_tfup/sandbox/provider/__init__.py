@@ -50,6 +50,8 @@ def install(dir: Path) -> Path:
         "# Terraform provider hashicorp/aws for the eks-tfup sandbox (written by eks_tfup.sandbox.provider).\n"
         f"PYTHONPATH={shlex.quote(str(root))}${{PYTHONPATH:+:$PYTHONPATH}}\n"
         "export PYTHONPATH\n"
+        f"EKS_TFUP_PROVIDER_CACHE={shlex.quote(str(provider_dir / '.cache'))}\n"
+        "export EKS_TFUP_PROVIDER_CACHE\n"
         f"exec {shlex.quote(sys.executable)} -m eks_tfup.sandbox.provider \"$@\"\n"
     )
     write_text_atomic(provider_dir / EXECUTABLE, script, mode=0o755)

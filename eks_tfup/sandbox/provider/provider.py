@@ -15,6 +15,7 @@ from eks_tfup.sandbox.provider.plugin import ListBlock
 from eks_tfup.sandbox.provider.resources import Addon, AddonVersion, Cluster, NodeGroup
 
 FULL_NAME = "registry.terraform.io/hashicorp/aws"
+CACHE_ENV = "EKS_TFUP_PROVIDER_CACHE"
 
 
 class AwsProvider(Provider):  # type: ignore[misc]
@@ -77,11 +78,22 @@ class AwsProvider(Provider):  # type: ignore[misc]
 
 def serve() -> None:
     """Serve the plugin protocol on stdin/stdout as Terraform expects from a provider binary."""
+    from pathlib import Path
+
     import tf.provider
-    from tf.runner import run_provider
+    import tf.runner
 
     from eks_tfup.sandbox.provider.plugin import Servicer
 
     # run_provider builds its servicer from this module attribute; ours adds the plan logic.
     tf.provider.ProviderServicer = Servicer
-    run_provider(AwsProvider())
+    # The framework caches its TLS certificate under ~/.cache; keep it next to the provider instead
+    # so the sandbox leaves the user's home untouched (install() sets the variable).
+    cache = os.environ.get(CACHE_ENV)
+    if cache:
+        def cert_cache_path() -> Path:
+            Path(cache).mkdir(parents=True, exist_ok=True)
+            return Path(cache) / "ssl_cert.json"
+
+        tf.runner._get_cert_cache_path = cert_cache_path
+    tf.runner.run_provider(AwsProvider())
