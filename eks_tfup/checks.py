@@ -719,7 +719,10 @@ def _psp(f: Facts) -> Outcome:
     if psps:
         return _fail(f"{len(psps)} PodSecurityPolicy object(s), removed in 1.25 with no replacement API: "
                      f"{_few(psps)}", tuple(f"PodSecurityPolicy/{p}" for p in psps))
-    return _ok("no PodSecurityPolicies besides EKS's default" if f.inventory.psps else "no PodSecurityPolicies")
+    if f.inventory.psps:
+        return _warn(f"only EKS's default PodSecurityPolicy {EKS_DEFAULT_PSP} (it goes with the upgrade); set Pod "
+                     "Security Admission labels on namespaces that need restrictions")
+    return _ok("no PodSecurityPolicies")
 
 
 def _docker_sock(f: Facts) -> Outcome:

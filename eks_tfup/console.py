@@ -6,6 +6,7 @@ is printed only when its text changes (ignoring the elapsed-time suffix), so log
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from typing import Any
@@ -20,7 +21,9 @@ class RichUi:
     def __init__(self, *, interactive: bool | None = None, quiet_output: bool = False) -> None:
         from rich.console import Console
 
-        self.console = Console(highlight=False)
+        # CI logs are not terminals: rich would wrap at 80 columns; use the usual COLUMNS or 120.
+        width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS") or 120)
+        self.console = Console(highlight=False, width=width)
         self.err = Console(stderr=True, highlight=False)
         self.interactive = (sys.stdin.isatty() and sys.stdout.isatty()) if interactive is None else interactive
         self.quiet_output = quiet_output
@@ -70,7 +73,13 @@ class RichUi:
         return bool(Confirm.ask(question, console=self.console, default=False))
 
     def results(self, results: list[Result]) -> None:
-        self.console.print(render_results(results))
+        """Findings in a table; the checks that passed in one line (they need no reading)."""
+        shown = [r for r in results if r.status != Status.PASS]
+        if shown:
+            self.console.print(render_results(shown))
+        passed = [r.id for r in results if r.status == Status.PASS]
+        if passed:
+            self.console.print(f"[green]passed ({len(passed)}):[/] {', '.join(passed)}")
 
 
 def render_results(results: list[Result]) -> Any:

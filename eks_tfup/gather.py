@@ -114,11 +114,16 @@ def client_info(kubectl: str = "kubectl") -> ClientInfo:
     path = proc.which(kubectl)
     if path is None:
         return ClientInfo(None)
-    try:
-        outcome = proc.run([path, "version", "--client", "-o", "json"], check=False, timeout=20,
-                           what="kubectl version")
-    except EksTfupError as exc:
-        return ClientInfo(path, None, str(exc))
+    import tempfile
+
+    # A throw-away cache directory: some kubectl builds write an HTTP cache under ~/.kube even for
+    # `version --client`, and a read-only check must not leave files behind.
+    with tempfile.TemporaryDirectory(prefix="eks-tfup-kubectl-") as cache:
+        try:
+            outcome = proc.run([path, "version", "--client", "-o", "json", f"--cache-dir={cache}"], check=False,
+                               timeout=20, what="kubectl version")
+        except EksTfupError as exc:
+            return ClientInfo(path, None, str(exc))
     try:
         version = json.loads(outcome.stdout or "{}").get("clientVersion", {}).get("gitVersion")
     except ValueError:

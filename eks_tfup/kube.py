@@ -8,6 +8,7 @@ fail a healthy upgrade.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -81,10 +82,12 @@ class Kube:
             from kubernetes import config
             from kubernetes.config.config_exception import ConfigException
 
+            # The client reads $KUBECONFIG once, when it is imported; reading it here follows the
+            # environment as it is now (one process may talk to several clusters, as tests do).
+            path = str(self.kubeconfig) if self.kubeconfig else (os.environ.get("KUBECONFIG") or None)
             try:
                 self._api = config.new_client_from_config(  # type: ignore[no-untyped-call]
-                    config_file=str(self.kubeconfig) if self.kubeconfig else None, context=self.context,
-                    persist_config=False)
+                    config_file=path, context=self.context, persist_config=False)
             except (ConfigException, OSError) as exc:
                 raise ConfigError(f"cannot load kubeconfig{f' context {self.context!r}' if self.context else ''}: "
                                   f"{exc}") from exc

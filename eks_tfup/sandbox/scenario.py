@@ -164,7 +164,7 @@ class Faults:
     def with_overrides(self, flat: Mapping[str, str]) -> Faults:
         """Apply `KEY=VALUE` overrides (the keys are listed in FAULT_KEYS_HELP)."""
         changes: dict[str, Any] = {}
-        maps = {name: dict(getattr(self, name)) for name in
+        maps: dict[str, Any] = {name: dict(getattr(self, name)) for name in
                 ("error_rate", "error_code", "latency", "fail_update", "kube_error_rate", "kube_latency")}
         for key, raw in flat.items():
             value = str(raw).strip()
@@ -191,7 +191,7 @@ class Faults:
                 changes[key] = _status(value, where)
             else:
                 raise ScenarioError(f"unknown fault key {key!r}", hint=FAULT_KEYS_HELP)
-        return dataclasses.replace(self, **changes, **maps)
+        return dataclasses.replace(self, **{**changes, **maps})
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)

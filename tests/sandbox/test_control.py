@@ -171,7 +171,9 @@ def test_status_scenarios_and_runtime_faults(sandbox: Any, aws_client: Any) -> N
 
 
 def test_kube_api_outage_during_the_control_plane_update(sandbox: Any, aws_client: Any) -> None:
-    info = sandbox("healthy-1.28", time_scale=0.001)  # 1.8 s update; outage from 1.08 s to 1.26 s
+    # A 1.8 s update with the API server unreachable from 0.72 s to 1.26 s.
+    info = sandbox("healthy-1.28", time_scale=0.001,
+                   faults={"kube_outage_start": "0.4", "kube_outage_length": "0.3"})
     eks = aws_client(info, "eks", retries=False)
     ctx = ssl.create_default_context()
     ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
