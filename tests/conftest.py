@@ -21,6 +21,7 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     xdg = tmp_path_factory.mktemp("xdg")
     for var in ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME"):
         monkeypatch.setenv(var, str(xdg / var.lower()))
+    monkeypatch.setenv("KUBECACHEDIR", str(xdg / "kube-cache"))  # helm's discovery cache
     for var in list(os.environ):
         if var.startswith(("EKS_TFUP_", "AWS_", "KUBECONFIG", "TF_")):
             monkeypatch.delenv(var, raising=False)

@@ -39,6 +39,8 @@ def env_vars(dir: Path, aws_url: str, region: str) -> dict[str, str]:
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
         "KUBECONFIG": str(dir / "kubeconfig"),
+        # kubectl and helm cache discovery under ~/.kube/cache by default: keep the sandbox's own.
+        "KUBECACHEDIR": str(dir / "kube-cache"),
         "TF_CLI_CONFIG_FILE": str(dir / "terraformrc"),
     }
 

@@ -76,7 +76,7 @@ def sandbox_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cal
 
     started: list[Path] = []
 
-    def start(scenario: str = "healthy-1.28", *, provisioned: bool = True, time_scale: float = 0.02,
+    def start(scenario: str = "healthy-1.28", *, provisioned: bool = True, time_scale: float | None = None,
               faults: dict[str, str] | None = None) -> Env:
         sb = tmp_path / f"sandbox-{len(started)}"
         tf_dir = copy_example(tmp_path / f"terraform-{len(started)}")

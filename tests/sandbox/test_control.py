@@ -57,7 +57,7 @@ def test_env_file_kubeconfig_and_plain_boto3(sandbox: Any, monkeypatch: pytest.M
     env = control.read_env(info.dir)
     assert env == dict(info.env)
     assert set(env) == {"AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
-                        "AWS_REGION", "KUBECONFIG", "TF_CLI_CONFIG_FILE"}
+                        "AWS_REGION", "KUBECONFIG", "KUBECACHEDIR", "TF_CLI_CONFIG_FILE"}
     assert env["AWS_ENDPOINT_URL"] == info.aws_url and env["AWS_REGION"] == "us-east-1"
     assert env["KUBECONFIG"] == str(info.dir / "kubeconfig")
     assert env["TF_CLI_CONFIG_FILE"] == str(info.dir / "terraformrc")
