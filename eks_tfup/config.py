@@ -195,12 +195,12 @@ def load(tf_dir: Path, *, env: Mapping[str, str] | None = None,
         raw = env.get(ENV_PREFIX + name)
         if raw:
             # Lists in the environment: "a.tfvars,b.tfvars"; commands: "deps;sync --skip-deps".
-            value: Any = raw
+            env_value: Any = raw
             if kind in ("strs", "paths"):
-                value = [v.strip() for v in raw.split(",") if v.strip()]
+                env_value = [v.strip() for v in raw.split(",") if v.strip()]
             elif kind == "commands":
-                value = [c.split() for c in raw.split(";") if c.strip()]
-            values[fname] = _convert(value, kind, ENV_PREFIX + name, Path.cwd())
+                env_value = [c.split() for c in raw.split(";") if c.strip()]
+            values[fname] = _convert(env_value, kind, ENV_PREFIX + name, Path.cwd())
     for fname, value in (overrides or {}).items():
         if value is None or value == ():
             continue

@@ -103,7 +103,7 @@ def step_check(run: Run) -> str:
         hcl_error = str(exc)
         raise
     facts = gather_facts(run.aws, run.kube, run.cluster, run.target, hcl_version=hcl_version,
-                         hcl_where=hcl_where, hcl_error=hcl_error)
+                         hcl_where=hcl_where, hcl_error=hcl_error, tf_dir=run.settings.tf_dir)
     results = checks.run_checks(facts, ignore=run.settings.preflight_ignore)
     if not checks.blocking(results):
         results.append(removed_api_result(run))
@@ -168,28 +168,9 @@ def removed_api_result(run: Run) -> checks.Result:
 
     chk = check_charts(run.target, settings=helmfile_settings(run.settings), directory=run.settings.tf_dir,
                        api_client=run.kube.api_client, log_path=run.run_dir / "charts-check.log")
-    write_text_atomic(run.run_dir / "charts-check.json", format_findings(list(chk.findings), "json",
-                                                                         target=run.target))
-    required = [f for f in chk.findings if f.level == "required"]
-    recommended = [f for f in chk.findings if f.level == "recommended"]
-
-    def describe(items: list[Any]) -> str:
-        return ", ".join(f"{f.kind} {f.api_version} ({f.release or f.location})" for f in items[:5])
-
-    if required:
-        status, message = checks.Status.FAIL, f"{len(required)} use(s) of APIs removed by {run.target}: " \
-            + describe(required)
-    elif recommended:
-        status, message = checks.Status.WARN, f"{len(recommended)} deprecated API use(s): {describe(recommended)}"
-    else:
-        status, message = checks.Status.PASS, (
-            f"no removed APIs in {chk.releases_rendered} release(s), {chk.release_secrets_scanned} release "
-            f"secret(s), {chk.live_objects_scanned} live object(s)")
-    return checks.Result(
-        "API001", checks.Level.REQUIRED, "workloads", "No APIs removed by the target", status, message,
-        tuple(f"{f.kind}/{f.name or f.location}" for f in required), "Move these manifests to the replacement "
-        "APIs (see `eks-tfup charts check`) before the upgrade.",
-        "https://kubernetes.io/docs/reference/using-api/deprecation-guide/")
+    write_text_atomic(run.run_dir / "charts-check.json",
+                      format_findings(list(chk.findings), "json", target=run.target))
+    return checks.removed_api_check(chk)
 
 
 def _health(run: Run, label: str) -> None:

