@@ -770,9 +770,9 @@ def _pdb_pods(store: ObjectStore, pdb: Obj) -> list[Obj]:
     if not selector and str(pdb.get("apiVersion", "")).endswith("v1beta1"):
         return []  # policy/v1beta1: an empty selector matches nothing (policy/v1: everything)
     sel = selector_string(selector)
-    return [p for p in store.list("", "pods", ns)
-            if match_labels(_meta(p).get("labels") or {}, sel)
-            and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+    # The store matches labels before copying: only the budget's pods are copied.
+    return [p for p in store.list("", "pods", ns, label_selector=sel or None)
+            if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
 
 
 def pdb_status(store: ObjectStore, pdb: Obj) -> dict[str, Any]:

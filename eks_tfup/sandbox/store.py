@@ -209,13 +209,14 @@ class ObjectStore:
              label_selector: str | None = None, field_selector: str | None = None) -> list[Obj]:
         """All matching objects, sorted by (namespace, name) so `continue` tokens are stable."""
         with self._lock:
-            items = [
-                copy.deepcopy(o) for (g, p, ns, _), o in sorted(self._objects.items())
-                if g == group and p == plural and (namespace is None or ns == namespace)
-                and match_labels((o.get("metadata") or {}).get("labels") or {}, label_selector)
+            # Filter before sorting and copying: only this resource's matches pay for either.
+            keys = sorted(k for k in self._objects
+                          if k[0] == group and k[1] == plural and (namespace is None or k[2] == namespace))
+            return [
+                copy.deepcopy(o) for o in (self._objects[k] for k in keys)
+                if match_labels((o.get("metadata") or {}).get("labels") or {}, label_selector)
                 and match_fields(o, field_selector)
             ]
-            return items
 
     def all_objects(self) -> Iterable[Obj]:
         with self._lock:
