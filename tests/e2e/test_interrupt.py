@@ -30,7 +30,7 @@ def _journal(tf_dir: Path) -> dict[str, object] | None:
 @pytest.mark.slow
 def test_interrupt_during_apply_then_resume(sandbox_env: Callable[..., Env], cli: Callable[..., CliResult]) -> None:
     # A slow simulated control-plane update, so the interrupt lands while terraform applies.
-    env = sandbox_env("healthy-1.28", time_scale=0.3)
+    env = sandbox_env("healthy-1.28", time_scale=0.02)  # a 30-minute update takes 36 s
     proc = subprocess.Popen([sys.executable, "-m", "eks_tfup", "bump", "1.29", "--yes", "--dir", str(env.tf_dir)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
     deadline = time.monotonic() + 180
