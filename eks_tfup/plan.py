@@ -150,11 +150,14 @@ class PlanSummary:
 
 
 def analyse(plan_json: Mapping[str, Any], *, target: str, cluster_address: str | None = None,
-            allow_destroy: bool = False) -> PlanSummary:
+            allow_destroy: bool = False, completing: bool = False) -> PlanSummary:
     """Judge a plan for the hop to `target` ("1.29"). Pure: findings go into the summary.
 
     `cluster_address` narrows the search for the cluster resource to one address or module
     (`module.eks`, `aws_eks_cluster.this`); without it the plan's only `aws_eks_cluster` is used.
+    `completing`: the control plane is known (from EKS) to be on the target already, because an
+    interrupted apply got that far; the plan then completes the rest (node groups, add-ons) and
+    a cluster without a version change is expected rather than refused.
     """
     target_minor = Minor.parse_target(target)
     refusals: list[str] = []
@@ -222,7 +225,7 @@ def analyse(plan_json: Mapping[str, Any], *, target: str, cluster_address: str |
     chosen_address = None
     if cluster_rc is not None:
         chosen_address = str(cluster_rc.get("address"))
-        version_change = _judge_cluster(cluster_rc, target_minor, refusals, warnings)
+        version_change = _judge_cluster(cluster_rc, target_minor, refusals, warnings, completing)
         for other in clusters:
             if other is not cluster_rc and _version_pair(other)[2]:
                 refusals.append(f"another cluster changes version in the same plan: {other.get('address')} "
@@ -313,7 +316,7 @@ def _version_pair(rc: Mapping[str, Any]) -> tuple[str | None, str | None, bool]:
 
 
 def _judge_cluster(rc: Mapping[str, Any], target: Minor, refusals: list[str],
-                   warnings: list[str]) -> VersionChange | None:
+                   warnings: list[str], completing: bool = False) -> VersionChange | None:
     address = str(rc.get("address"))
     ch = rc["change"]
     actions = tuple(ch.get("actions") or ())
@@ -333,6 +336,10 @@ def _judge_cluster(rc: Mapping[str, Any], target: Minor, refusals: list[str],
         refusals.append(f"the version of {address} is only known after apply: expected {target}")
         return None
     if not changes or before_v is None or after_v is None:
+        if completing and before_v is not None and Minor.try_parse(before_v) == target:
+            warnings.append(f"{address} is already on {before_v} (an earlier apply got that far): "
+                            "this plan completes the rest of the upgrade")
+            return None
         if before_v is not None and Minor.try_parse(before_v) == target:
             refusals.append(f"{address} is already at {before_v}: the plan has no version change to apply")
         else:

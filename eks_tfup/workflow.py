@@ -225,8 +225,11 @@ def step_plan(run: Run) -> str:
     tf.plan(out=plan_path, var_files=run.settings.var_files, sink=run.sink)
     plan_json = tf.show_json(plan_path)
     write_json_atomic(run.run_dir / "plan.json", plan_json)
+    # After an interrupted apply the control plane may already be on the target: then this plan
+    # completes the rest (node groups, add-ons), and that is what a resumed run expects to see.
+    completing = bool(run.state.get("control_plane_moved"))
     summary = planmod.analyse(plan_json, target=str(run.target), cluster_address=run.settings.address,
-                              allow_destroy=run.settings.allow_destroy)
+                              allow_destroy=run.settings.allow_destroy, completing=completing)
     run.ui.block(planmod.render_table(summary))
     run.ui.block(planmod.render_diff_text(summary))
     run.state["plan"] = {"file": plan_path.name, "summary_line": planmod.summary_line(summary),
@@ -467,9 +470,10 @@ def _execute(run: Run, stop_after: str | None = None) -> Journal:
             raise Interrupted(f"interrupted during '{step.name}': run `eks-tfup resume` to continue") from None
         except EksTfupError as exc:
             status = "refused" if isinstance(exc, RefusedError) else "failed"
-            if isinstance(exc, RefusedError) and step.name == "plan":
+            if isinstance(exc, RefusedError) and step.name == "plan" and not run.state.get("control_plane_moved"):
                 # A refused plan ends the run: put the HCL back so the tree is as the user left it
-                # (a later bump would otherwise see the edit as drift).
+                # (a later bump would otherwise see the edit as drift). Not once the control plane
+                # has moved: then the HCL already tells the truth.
                 _revert_hcl(run)
                 exc.message += "; the HCL edit was reverted"
             if run.journal.data.get("status") != "declined":
@@ -533,6 +537,14 @@ def resume(settings: Settings, ui: Ui, *, yes: bool = False, run_id: str | None 
         raise UsageError(f"run {journal.run_id} is already complete")
     if journal.data.get("status") == "declined":
         raise UsageError(f"run {journal.run_id} was declined at review: start a new `bump`")
+    if journal.data.get("kind") == "plan":
+        # A plan for review is never continued into an apply: that would skip the review.
+        raise UsageError(f"run {journal.run_id} made a plan for review and has nothing to resume: "
+                         "run `eks-tfup plan` again")
+    if journal.data.get("kind") == "apply" and not journal.is_done("review"):
+        # The reviewed plan was not verified against this checkout and the cluster: start over.
+        raise UsageError(f"run {journal.run_id} stopped before the reviewed plan was verified: "
+                         f"run `eks-tfup apply --from {journal.data.get('plan_dir', 'DIR')}` again")
     cluster = journal.data["cluster"]
     target = Minor.parse_target(journal.data["target"])
     lock = Lock.acquire(settings.state_dir, cluster, journal.run_id)
@@ -576,6 +588,7 @@ def _reverify(run: Run) -> None:
             cluster = run.aws.describe_cluster(run.cluster)
         run.ui.info(f"the interrupted apply left the control plane on {cluster.version}: planning again")
         j.state["apply_started"] = False
+        j.state["control_plane_moved"] = cluster.version == str(run.target)
         j.reset("plan", "review", "apply")
         return
     if from_version and cluster.version != from_version:

@@ -470,3 +470,17 @@ resource "terraform_data" "secret" {
                           target="1.29")
     assert fp["changes_sha256"] == plan.normalised_changes_digest(
         cli.show("plan.tfplan", json=True).value)  # the same plan shown twice
+
+
+def test_completing_plan_accepts_a_cluster_already_on_the_target() -> None:
+    data = json.loads((FIXTURES / "upgrade_typical.json").read_text())
+    for rc in data["resource_changes"]:
+        if rc["type"] == "aws_eks_cluster":
+            rc["change"]["before"]["version"] = "1.29"
+            rc["change"]["after"]["version"] = "1.29"
+            rc["change"]["actions"] = ["no-op"]
+    refused = plan.analyse(data, target="1.29")
+    assert any("already at 1.29" in r for r in refused.refusals)
+    completing = plan.analyse(data, target="1.29", completing=True)
+    assert not completing.refusals
+    assert any("completes the rest" in w for w in completing.warnings)

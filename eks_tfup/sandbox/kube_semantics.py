@@ -19,7 +19,7 @@ import json
 import math
 from typing import Any
 
-from eks_tfup.sandbox.store import Obj, ObjectStore, match_labels, now_rfc3339
+from eks_tfup.sandbox.store import Obj, ObjectStore, now_rfc3339
 
 BLOCKED_BY_PDB = "Cannot evict pod as it would violate the pod's disruption budget."
 
