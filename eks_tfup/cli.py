@@ -105,7 +105,88 @@ def resume(
     settings = _settings(tf_dir)
     ui = RichUi()
     journal = workflow.resume(settings, ui, yes=yes, run_id=run, stop_after=workflow.check_step_name(stop_after))
+    if journal.data.get("kind") == "apply" and journal.data.get("status") == "done":
+        from eks_tfup import review
+
+        review.resumed_apply_done(journal)  # the plan directory's result.md follows the resumed run
     _done(ui, journal)
+
+
+GithubOpt = Annotated[bool, typer.Option(
+    "--github", help="Write step outputs to $GITHUB_OUTPUT and the comment to $GITHUB_STEP_SUMMARY, when set.")]
+
+
+@app.command("plan")
+def plan_cmd(
+    version: Annotated[str, typer.Argument(help="Target Kubernetes minor, e.g. 1.29 (one above the cluster's).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory to write the plan for review into.",
+                                      file_okay=False)],
+    tf_dir: DirOpt = Path("."),
+    branch: Annotated[bool, typer.Option(
+        "--branch", help="Create and switch to a branch (eks-tfup/<cluster>-<version>, or --branch-name).")] = False,
+    branch_name: Annotated[str | None, typer.Option(help="Name of the branch to create (implies --branch).")] = None,
+    commit: Annotated[bool, typer.Option("--commit", help="Commit the edited HCL file(s), nothing else.")] = False,
+    push: Annotated[str | None, typer.Option(help="Push the branch to this git remote (e.g. origin).")] = None,
+    refresh_charts: Annotated[bool, typer.Option(
+        "--refresh-charts", help="Run the helmfile chart refresh first (by default a plan changes nothing).")] = False,
+    allow_dirty: Annotated[bool, typer.Option(
+        "--allow-dirty", help="Plan even with uncommitted changes in the Terraform directory.")] = False,
+    allow_destroy: Annotated[bool, typer.Option(
+        help="Allow the plan to delete/replace resources other than the cluster.")] = False,
+    github: GithubOpt = False,
+    cluster: Annotated[str | None, typer.Option(help="EKS cluster name.")] = None,
+    region: Annotated[str | None, typer.Option(help="AWS region.")] = None,
+    profile: Annotated[str | None, typer.Option(help="AWS profile.")] = None,
+    address: AddressOpt = None,
+    var_file: VarFileOpt = None,
+    workspace: Annotated[str | None, typer.Option(help="Terraform workspace.")] = None,
+    terraform_bin: Annotated[str | None, typer.Option(
+        help="Use this terraform/tofu binary instead of the embedded one.")] = None,
+    kube_context: Annotated[str | None, typer.Option(help="Kubeconfig context of this cluster.")] = None,
+) -> None:
+    """Plan the upgrade to VERSION for review: checks, HCL edit, terraform plan; writes DIR (plan, comment.md)."""
+    target = _target(version)
+    import os
+
+    from eks_tfup import review
+    from eks_tfup.console import RichUi
+
+    settings = _settings(tf_dir, cluster=cluster, region=region, profile=profile, address=address,
+                         var_files=tuple(var_file or ()), workspace=workspace, terraform_bin=terraform_bin,
+                         kube_context=kube_context, allow_destroy=allow_destroy or None)
+    name = branch_name or (review.default_branch(settings.require_cluster(), target) if branch else None)
+    git = review.GitOptions(branch=name, commit=commit, push=push, allow_dirty=allow_dirty)
+    review.plan_for_review(settings, target, RichUi(interactive=False), out_dir=out, git=git,
+                           refresh_charts=refresh_charts,
+                           github=review.GithubFiles.from_env(os.environ) if github else None)
+
+
+@app.command("apply")
+def apply_cmd(
+    from_dir: Annotated[Path, typer.Option("--from", help="The DIR written by `eks-tfup plan VERSION --out DIR`.",
+                                           file_okay=False)],
+    tf_dir: DirOpt = Path("."),
+    github: GithubOpt = False,
+    region: Annotated[str | None, typer.Option(help="AWS region.")] = None,
+    profile: Annotated[str | None, typer.Option(help="AWS profile.")] = None,
+    workspace: Annotated[str | None, typer.Option(help="Terraform workspace.")] = None,
+    terraform_bin: Annotated[str | None, typer.Option(
+        help="Use this terraform/tofu binary instead of the embedded one.")] = None,
+    kube_context: Annotated[str | None, typer.Option(help="Kubeconfig context of this cluster.")] = None,
+) -> None:
+    """Apply a reviewed plan: refuse (exit 3) unless plan, code and cluster are as planned; then verify and report."""
+    import os
+
+    from eks_tfup import review
+    from eks_tfup.console import RichUi
+
+    settings = _settings(tf_dir, region=region, profile=profile, workspace=workspace, terraform_bin=terraform_bin,
+                         kube_context=kube_context)
+    ui = RichUi(interactive=False)
+    outcome = review.apply_from_review(settings, from_dir, ui,
+                                       github=review.GithubFiles.from_env(os.environ) if github else None)
+    ui.info(f"done: {outcome.cluster} is on {outcome.target} (run {outcome.run_id}); "
+            f"{from_dir / review.RESULT_MD} written")
 
 
 def _done(ui: Any, journal: Any) -> None:
