@@ -178,6 +178,7 @@ class Update:
     created_at: float
     status: str = "InProgress"
     errors: list[dict[str, Any]] = field(default_factory=list)
+    finished_at: float | None = None  # sandbox-only (the control API): EKS does not report it
 
     def to_api(self) -> dict[str, Any]:
         return {"id": self.id, "status": self.status, "type": self.type, "params": self.params,
@@ -934,6 +935,7 @@ class SandboxState:
         self._outage = None
         if fail is not None:
             u.status = "Failed"
+            u.finished_at = self.wall()
             u.errors = [{"errorCode": fail[0], "errorMessage": fail[1], "resourceIds": [c.name]}]
             c.api_version = c.version
             self._log(f"cluster update {u.id} Failed: {fail[0]}")
@@ -942,6 +944,7 @@ class SandboxState:
         c.api_version = version
         c.platform_version = (version_info(version) or {}).get("defaultPlatformVersion", "eks.1")
         u.status = "Successful"
+        u.finished_at = self.wall()
         self._log(f"cluster {c.name} ACTIVE on {version}")
 
     def _convert_removed_objects(self, minor: Minor) -> None:
@@ -1033,6 +1036,7 @@ class SandboxState:
         def done(_t: float) -> None:
             if u.status == "InProgress":
                 u.status = "Successful"
+                u.finished_at = self.wall()
                 c.status = "ACTIVE"
         self._at(30, done)
         return {"update": u.to_api()}
@@ -1354,6 +1358,7 @@ class SandboxState:
         ng.version, ng.release_version = roll.version, roll.release_version
         ng.status, ng.update_id, ng.modified_at = "ACTIVE", None, self.wall()
         roll.update.status = "Successful"
+        roll.update.finished_at = self.wall()
         self._rolls.pop(ng.name, None)
         ks.reconcile_all(self.store)
         self._log(f"node group {ng.name} now on {ng.version} ({ng.release_version})")
@@ -1361,6 +1366,7 @@ class SandboxState:
     def _roll_fail(self, roll: _Roll, code: str, message: str, resources: list[str]) -> None:
         ng = self.nodegroups.get(roll.nodegroup)
         roll.update.status = "Failed"
+        roll.update.finished_at = self.wall()
         roll.update.errors = [{"errorCode": code, "errorMessage": message, "resourceIds": resources}]
         self._rolls.pop(roll.nodegroup, None)
         if ng is not None:
@@ -1467,6 +1473,7 @@ class SandboxState:
             a.update_id, a.modified_at = None, self.wall()
             if fail is not None:
                 u.status = "Failed"
+                u.finished_at = self.wall()
                 u.errors = [{"errorCode": fail[0], "errorMessage": fail[1], "resourceIds": [a.name]}]
                 a.status = "UPDATE_FAILED"
                 a.health_issues = [{"code": "ConfigurationConflict" if fail[0] == "ConfigurationConflict"
@@ -1479,6 +1486,7 @@ class SandboxState:
                 a.configuration_values = p["configurationValues"]
             self._addon_workloads(a.name, version)
             a.status, a.health_issues, u.status = "ACTIVE", [], "Successful"
+            u.finished_at = self.wall()
             self._log(f"add-on {a.name} now {version}")
         self._at(self.timing.addon_update_seconds, done)
         return {"update": u.to_api()}
@@ -1844,7 +1852,8 @@ class SandboxState:
                 "nodegroups": [{"name": ng.name, "version": ng.version, "releaseVersion": ng.release_version,
                                 "status": ng.status, "amiType": ng.ami_type} for ng in self.nodegroups.values()],
                 "addons": [{"name": a.name, "version": a.version, "status": a.status} for a in self.addons.values()],
-                "updates": [{"kind": u.kind, "target": u.target, **u.to_api()} for u in self.updates.values()],
+                "updates": [{"kind": u.kind, "target": u.target, **u.to_api(), "finishedAt": u.finished_at}
+                            for u in self.updates.values()],
                 "nodes": nodes, "subnets": {k: v for k, v in sorted(self.free_ips.items())},
                 "faults": self.faults.to_dict(), "aws_requests": self.request_count,
             }
