@@ -33,6 +33,15 @@ app.add_typer(sandbox_app, name="sandbox")
 
 DirOpt = Annotated[Path, typer.Option("--dir", "-d", help="Terraform directory (default: current directory).",
                                       file_okay=False)]
+ClusterOpt = Annotated[str | None, typer.Option(help="EKS cluster name.")]
+RegionOpt = Annotated[str | None, typer.Option(help="AWS region.")]
+ProfileOpt = Annotated[str | None, typer.Option(help="AWS profile.")]
+WorkspaceOpt = Annotated[str | None, typer.Option(help="Terraform workspace.")]
+TerraformBinOpt = Annotated[str | None, typer.Option(
+    help="Use this terraform/tofu binary instead of the embedded one.")]
+KubeContextOpt = Annotated[str | None, typer.Option(help="Kubeconfig context of this cluster.")]
+AllowDestroyOpt = Annotated[bool, typer.Option(
+    help="Allow the plan to delete/replace resources other than the cluster (never the cluster itself).")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Apply without the interactive confirmation.")]
 StopOpt = Annotated[str | None, typer.Option(
     help="Stop after this step (check, refresh_charts, edit_hcl, plan, review, apply, verify, upgrade_charts); "
@@ -62,17 +71,15 @@ def bump(
     version: Annotated[str, typer.Argument(help="Target Kubernetes minor, e.g. 1.29 (one above the cluster's).")],
     tf_dir: DirOpt = Path("."),
     yes: YesOpt = False,
-    cluster: Annotated[str | None, typer.Option(help="EKS cluster name.")] = None,
-    region: Annotated[str | None, typer.Option(help="AWS region.")] = None,
-    profile: Annotated[str | None, typer.Option(help="AWS profile.")] = None,
+    cluster: ClusterOpt = None,
+    region: RegionOpt = None,
+    profile: ProfileOpt = None,
     address: AddressOpt = None,
     var_file: VarFileOpt = None,
-    workspace: Annotated[str | None, typer.Option(help="Terraform workspace.")] = None,
-    terraform_bin: Annotated[str | None, typer.Option(
-        help="Use this terraform/tofu binary instead of the embedded one.")] = None,
-    kube_context: Annotated[str | None, typer.Option(help="Kubeconfig context of this cluster.")] = None,
-    allow_destroy: Annotated[bool, typer.Option(
-        help="Allow the plan to delete/replace resources other than the cluster.")] = False,
+    workspace: WorkspaceOpt = None,
+    terraform_bin: TerraformBinOpt = None,
+    kube_context: KubeContextOpt = None,
+    allow_destroy: AllowDestroyOpt = False,
     stop_after: StopOpt = None,
 ) -> None:
     """Upgrade the cluster to VERSION: check, refresh charts, edit HCL, plan, review, apply, verify, charts, report."""
@@ -131,18 +138,16 @@ def plan_cmd(
         "--refresh-charts", help="Run the helmfile chart refresh first (by default a plan changes nothing).")] = False,
     allow_dirty: Annotated[bool, typer.Option(
         "--allow-dirty", help="Plan even with uncommitted changes in the Terraform directory.")] = False,
-    allow_destroy: Annotated[bool, typer.Option(
-        help="Allow the plan to delete/replace resources other than the cluster.")] = False,
+    allow_destroy: AllowDestroyOpt = False,
     github: GithubOpt = False,
-    cluster: Annotated[str | None, typer.Option(help="EKS cluster name.")] = None,
-    region: Annotated[str | None, typer.Option(help="AWS region.")] = None,
-    profile: Annotated[str | None, typer.Option(help="AWS profile.")] = None,
+    cluster: ClusterOpt = None,
+    region: RegionOpt = None,
+    profile: ProfileOpt = None,
     address: AddressOpt = None,
     var_file: VarFileOpt = None,
-    workspace: Annotated[str | None, typer.Option(help="Terraform workspace.")] = None,
-    terraform_bin: Annotated[str | None, typer.Option(
-        help="Use this terraform/tofu binary instead of the embedded one.")] = None,
-    kube_context: Annotated[str | None, typer.Option(help="Kubeconfig context of this cluster.")] = None,
+    workspace: WorkspaceOpt = None,
+    terraform_bin: TerraformBinOpt = None,
+    kube_context: KubeContextOpt = None,
 ) -> None:
     """Plan the upgrade to VERSION for review: checks, HCL edit, terraform plan; writes DIR (plan, comment.md)."""
     target = _target(version)
@@ -167,12 +172,11 @@ def apply_cmd(
                                            file_okay=False)],
     tf_dir: DirOpt = Path("."),
     github: GithubOpt = False,
-    region: Annotated[str | None, typer.Option(help="AWS region.")] = None,
-    profile: Annotated[str | None, typer.Option(help="AWS profile.")] = None,
-    workspace: Annotated[str | None, typer.Option(help="Terraform workspace.")] = None,
-    terraform_bin: Annotated[str | None, typer.Option(
-        help="Use this terraform/tofu binary instead of the embedded one.")] = None,
-    kube_context: Annotated[str | None, typer.Option(help="Kubeconfig context of this cluster.")] = None,
+    region: RegionOpt = None,
+    profile: ProfileOpt = None,
+    workspace: WorkspaceOpt = None,
+    terraform_bin: TerraformBinOpt = None,
+    kube_context: KubeContextOpt = None,
 ) -> None:
     """Apply a reviewed plan: refuse (exit 3) unless plan, code and cluster are as planned; then verify and report."""
     import os
@@ -315,9 +319,9 @@ def preflight(
         "--dir", "-d", help="Terraform directory (default: the current one, if it holds *.tf files).",
         file_okay=False)] = None,
     cluster: Annotated[str | None, typer.Option(help="EKS cluster name (runs without Terraform when no *.tf).")] = None,
-    region: Annotated[str | None, typer.Option(help="AWS region.")] = None,
-    profile: Annotated[str | None, typer.Option(help="AWS profile.")] = None,
-    kube_context: Annotated[str | None, typer.Option(help="Kubeconfig context of this cluster.")] = None,
+    region: RegionOpt = None,
+    profile: ProfileOpt = None,
+    kube_context: KubeContextOpt = None,
     address: AddressOpt = None,
     var_file: VarFileOpt = None,
     fmt: Annotated[str, typer.Option("--format", help="text, json or markdown.")] = "text",

@@ -1,7 +1,7 @@
 """What Kubernetes API versions each minor serves, and which ones it removed.
 
 One table, two users: the removed-API scanners (charts, live objects, Helm releases) grade what
-they find against it, and the sandbox's API server builds its discovery documents from it, so a
+they find against it, and a stand-in API server can build its discovery documents from it, so a
 chart that renders `policy/v1beta1` fails there exactly as it would on a real 1.25 API server.
 
 Source: the Kubernetes deprecated-API migration guide (kubernetes.io/docs/reference/using-api/
@@ -201,7 +201,7 @@ RESOURCES: tuple[ApiResource, ...] = (
        replacement="flowcontrol.apiserver.k8s.io/v1 PriorityLevelConfiguration", deprecated="1.29"),
 )
 
-# Versions introduced late: not served before this minor (the sandbox starts at 1.23).
+# Versions introduced late: not served before this minor (the table covers 1.23 onwards).
 INTRODUCED: dict[tuple[str, str], Minor] = {
     ("flowcontrol.apiserver.k8s.io", "v1beta3"): Minor(1, 26),
     ("flowcontrol.apiserver.k8s.io", "v1"): Minor(1, 29),
@@ -210,7 +210,7 @@ INTRODUCED: dict[tuple[str, str], Minor] = {
 
 
 def served(minor: Minor) -> list[ApiResource]:
-    """Every resource a `minor` API server serves (the sandbox's discovery)."""
+    """Every resource a `minor` API server serves (its discovery documents)."""
     out = []
     for res in RESOURCES:
         intro = INTRODUCED.get((res.group, res.version))

@@ -174,7 +174,7 @@ def _stop(proc: subprocess.Popen[bytes], grace: float) -> None:
 
 def spawn_detached(argv: Sequence[str], *, log_path: Path, env: Mapping[str, str] | None = None,
                    cwd: Path | None = None) -> int:
-    """Start a long-lived background process (the sandbox server) and return its pid."""
+    """Start a long-lived background process (a local server) and return its pid."""
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
