@@ -145,3 +145,45 @@ def test_a_run_stopped_at_each_step_boundary_resumes_to_the_end(
     assert_upgraded(env, "1.29")
     applies = second.stdout.count("Apply the saved plan") + first.stdout.count("Apply the saved plan")
     assert applies == 1, "the apply ran exactly once across the two invocations"
+
+
+@pytest.mark.slow
+def test_a_failing_chart_stops_the_run_and_resume_continues_once_fixed(
+        sandbox_env: Callable[..., Env], cli: Callable[..., CliResult]) -> None:
+    env = sandbox_env("healthy-1.28")
+    template = env.tf_dir / "charts" / "demo-app" / "templates" / "service.yaml"
+    good = template.read_text()
+    template.write_text(good + "\n{{ .Values.nope.missing }}\n")  # nil pointer: helm refuses to render
+    first = cli("bump", "1.29", "--yes", "--dir", str(env.tf_dir))
+    assert first.exit_code == 1, first.stdout[-2000:] + first.stderr
+    assert "helmfile" in first.stderr and "nil pointer" in first.stderr
+    j = journal(env)
+    steps = j["steps"]
+    assert isinstance(steps, dict) and j["status"] == "failed"
+    # The chart is rendered for the removed-API check before anything changes: it fails there.
+    assert [name for name, rec in steps.items() if rec["status"] == "failed"] == ["check"]
+    assert env.eks().describe_cluster(name="demo")["cluster"]["version"] == "1.28"
+    template.write_text(good)
+    second = cli("resume", "--yes", "--dir", str(env.tf_dir))
+    assert second.exit_code == 0, second.stdout[-2000:] + second.stderr
+    assert_upgraded(env, "1.29")
+
+
+@pytest.mark.slow
+def test_helmfile_failing_at_the_refresh_stops_the_run_and_resume_reruns_it(
+        sandbox_env: Callable[..., Env], cli: Callable[..., CliResult]) -> None:
+    env = sandbox_env("healthy-1.28")
+    extra = env.tf_dir / "charts" / "demo-app" / "templates" / "widget.yaml"
+    # Renders fine, but the cluster serves no such kind: `helmfile sync` fails.
+    extra.write_text("apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n")
+    first = cli("bump", "1.29", "--yes", "--dir", str(env.tf_dir))
+    assert first.exit_code == 1, first.stdout[-2000:] + first.stderr
+    assert "Widget" in first.stderr
+    steps = journal(env)["steps"]
+    assert isinstance(steps, dict) and steps["refresh_charts"]["status"] == "failed"
+    assert "Widget" in steps["refresh_charts"]["error"]
+    extra.unlink()
+    second = cli("resume", "--yes", "--dir", str(env.tf_dir))
+    assert second.exit_code == 0, second.stdout[-2000:] + second.stderr
+    assert "Refresh the charts" in second.stdout  # the failed step ran again
+    assert_upgraded(env, "1.29")

@@ -58,3 +58,16 @@ def test_kube_calls_retry_through_errors_and_give_up_after_the_bound(
     bounded = Kube(kubeconfig=Path(env.info.env["KUBECONFIG"]), retry_timeout=2)
     with pytest.raises(KubeError, match="did not answer for 2s"):
         bounded.nodes()
+
+
+def test_charts_check_on_removed_apis_lists_them_and_exits_3(sandbox_env: Callable[..., Env],
+                                                             cli: Callable[..., CliResult]) -> None:
+    env = sandbox_env("removed-apis", provisioned=False)
+    result = cli("charts", "check", "1.25", "--dir", str(env.tf_dir), "--format", "json")
+    assert result.exit_code == 3, result.stdout + result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    found = {(f["kind"], f["api_version"], f["level"]) for f in findings}
+    assert ("CronJob", "batch/v1beta1", "required") in found
+    assert ("PodSecurityPolicy", "policy/v1beta1", "required") in found
+    assert all(f["replacement"] or f["note"] for f in findings if f["level"] == "required")
+    assert cli("charts", "check", "1.24", "--dir", str(env.tf_dir)).exit_code == 0
