@@ -575,7 +575,10 @@ class SandboxState:
             self._put(_deployment("coredns", sysns, labels, 2, [
                 {"name": "coredns", "image": image, "args": ["-conf", "/etc/coredns/Corefile"],
                  "ports": [{"containerPort": 53, "name": "dns", "protocol": "UDP"},
-                           {"containerPort": 53, "name": "dns-tcp", "protocol": "TCP"}]}]))
+                           {"containerPort": 53, "name": "dns-tcp", "protocol": "TCP"}],
+                 # As the EKS add-on ships it (the ready plugin on 8181).
+                 "readinessProbe": {"httpGet": {"path": "/ready", "port": 8181, "scheme": "HTTP"},
+                                    "periodSeconds": 10}}]))
             self._put({"apiVersion": "v1", "kind": "ConfigMap",
                        "metadata": {"name": "coredns", "namespace": sysns,
                                     "labels": {"eks.amazonaws.com/component": "coredns", "k8s-app": "kube-dns"}},
