@@ -364,6 +364,7 @@ def sandbox_up(
     seed: Annotated[int | None, typer.Option(help="Seed for injected faults.")] = None,
     time_scale: Annotated[float | None, typer.Option(help="Multiply the scenario's simulated durations.")] = None,
     fault: Annotated[list[str] | None, typer.Option(help="KEY=VALUE fault override (repeatable).")] = None,
+    terraform_bin: TerraformBinOpt = None,
 ) -> None:
     """Start the sandbox detached; writes DIR/env to source (AWS_ENDPOINT_URL, KUBECONFIG, TF_CLI_CONFIG_FILE)."""
     from eks_tfup.sandbox import control
@@ -379,7 +380,8 @@ def sandbox_up(
                       cluster_source="terraform" if terraform_dir else "scenario")
     if terraform_dir is not None:
         try:
-            provision(info, terraform_dir.resolve(), sink=lambda _s, line: typer.echo(f"  │ {line}"))
+            provision(info, terraform_dir.resolve(), sink=lambda _s, line: typer.echo(f"  │ {line}"),
+                      terraform_bin=terraform_bin)
         except BaseException:
             control.down(state_dir.resolve())
             raise

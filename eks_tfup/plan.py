@@ -166,8 +166,10 @@ def analyse(plan_json: Mapping[str, Any], *, target: str, cluster_address: str |
     format_version = _opt_str(plan_json.get("format_version"))
     if format_version is None or ("resource_changes" not in plan_json and "planned_values" not in plan_json):
         refusals.append("this is not the JSON of a Terraform plan (`terraform show -json PLANFILE`)")
-    elif format_version.split(".", 1)[0] != "1":
-        refusals.append(f"unsupported plan JSON format_version {format_version} (this tool reads 1.x)")
+    elif format_version.split(".", 1)[0] not in ("0", "1"):
+        # Terraform 0.12-1.0 write "0.x" (0.1, 0.2) and later ones "1.x": the same resource_changes
+        # shape. A new major version may change it: refuse rather than misread.
+        refusals.append(f"unsupported plan JSON format_version {format_version} (this tool reads 0.x and 1.x)")
     if plan_json.get("errored") is True:
         refusals.append("Terraform reported errors while planning: the plan is incomplete")
     if plan_json.get("complete") is False:

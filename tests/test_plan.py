@@ -244,7 +244,7 @@ def test_bad_target_and_not_a_plan() -> None:
     s = plan.analyse(state_json, target="1.29")
     assert s.refusals[0].startswith("this is not the JSON of a Terraform plan")
     s = plan.analyse({**load("upgrade_typical.json"), "format_version": "2.0"}, target="1.29")
-    assert "unsupported plan JSON format_version 2.0 (this tool reads 1.x)" in s.refusals
+    assert "unsupported plan JSON format_version 2.0 (this tool reads 0.x and 1.x)" in s.refusals
     s = plan.analyse({**load("upgrade_typical.json"), "errored": True}, target="1.29")
     assert "Terraform reported errors while planning: the plan is incomplete" in s.refusals
 

@@ -15,13 +15,17 @@ from eks_tfup.errors import UsageError
 
 
 def provision(info: Any, tf_dir: Path, *, sink: proc.LineSink | None = None,
-              var_files: tuple[Path, ...] = ()) -> None:
-    """Plan and apply `tf_dir` against the sandbox described by `info` (a SandboxInfo)."""
+              var_files: tuple[Path, ...] = (), terraform_bin: str | None = None) -> None:
+    """Plan and apply `tf_dir` against the sandbox described by `info` (a SandboxInfo).
+
+    `terraform_bin`: the Terraform the directory will be used with later (a state written by a
+    newer Terraform cannot be read by an older one); default: the embedded one.
+    """
     from eks_tfup.terraform import Terraform
 
     if not tf_dir.is_dir():
         raise UsageError(f"terraform directory not found: {tf_dir}")
-    tf = Terraform(tf_dir, env=dict(info.env), log_path=Path(info.dir) / "provision.log")
+    tf = Terraform(tf_dir, binary=terraform_bin, env=dict(info.env), log_path=Path(info.dir) / "provision.log")
     tf.init(sink=sink)
     with tempfile.TemporaryDirectory(prefix="eks-tfup-provision-") as tmp:
         plan = Path(tmp) / "provision.tfplan"

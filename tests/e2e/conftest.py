@@ -77,7 +77,7 @@ def sandbox_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cal
     started: list[Path] = []
 
     def start(scenario: str = "healthy-1.28", *, provisioned: bool = True, time_scale: float | None = None,
-              faults: dict[str, str] | None = None) -> Env:
+              faults: dict[str, str] | None = None, terraform_bin: str | None = None) -> Env:
         sb = tmp_path / f"sandbox-{len(started)}"
         tf_dir = copy_example(tmp_path / f"terraform-{len(started)}")
         info = control.up(scenario, sb, time_scale=time_scale, faults=faults,
@@ -88,7 +88,7 @@ def sandbox_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cal
         # helmfile apply needs the helm-diff plugin, which cannot be installed offline.
         monkeypatch.setenv("EKS_TFUP_HELMFILE_COMMANDS", "deps;sync")
         if provisioned:
-            provision(info, tf_dir)
+            provision(info, tf_dir, terraform_bin=terraform_bin)
         return Env(tf_dir, sb, info)
 
     yield start

@@ -187,3 +187,17 @@ def test_helmfile_failing_at_the_refresh_stops_the_run_and_resume_reruns_it(
     assert second.exit_code == 0, second.stdout[-2000:] + second.stderr
     assert "Refresh the charts" in second.stdout  # the failed step ran again
     assert_upgraded(env, "1.29")
+
+
+@pytest.mark.slow
+def test_bump_with_the_users_own_terraform_binary(sandbox_env: Callable[..., Env],
+                                                  cli: Callable[..., CliResult]) -> None:
+    from tests.conftest import TOOLS
+
+    binary = TOOLS / "terraform-1.0.3"
+    env = sandbox_env("healthy-1.28", terraform_bin=str(binary))
+    result = cli("bump", "1.29", "--yes", "--dir", str(env.tf_dir), "--terraform-bin", str(binary))
+    assert result.exit_code == 0, result.stdout[-3000:] + result.stderr
+    assert_upgraded(env, "1.29")
+    log = next((env.tf_dir / ".eks-tfup" / "runs").glob("*/terraform.log")).read_text()
+    assert str(binary) in log and "terraform_embedded" not in log
