@@ -256,6 +256,15 @@ def kubelet_counts(nodes: list[Node]) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(counts.items()))
 
 
+def make_snapshot(cluster: Cluster, nodegroups: list[Nodegroup], addons: list[Addon], nodes: list[Node],
+                  pods: list[Pod]) -> Snapshot:
+    return Snapshot(
+        control_plane=cluster.version, platform_version=cluster.platform_version, status=cluster.status,
+        nodegroups=tuple(nodegroups), kubelets=kubelet_counts(nodes), addons=tuple(addons),
+        failing_pods=tuple(sorted(failing(pods).items())),
+    )
+
+
 def snapshot(aws: Aws, kube: Kube, cluster_name: str) -> Snapshot:
     with ThreadPoolExecutor(max_workers=5) as pool:
         f_cluster = pool.submit(aws.describe_cluster, cluster_name)
@@ -263,11 +272,5 @@ def snapshot(aws: Aws, kube: Kube, cluster_name: str) -> Snapshot:
         f_addons = pool.submit(aws.addons, cluster_name)
         f_nodes = pool.submit(kube.nodes)
         f_pods = pool.submit(kube.pods)
-        cluster = f_cluster.result()
-        nodes: list[Node] = f_nodes.result()
-        pods: list[Pod] = f_pods.result()
-        return Snapshot(
-            control_plane=cluster.version, platform_version=cluster.platform_version, status=cluster.status,
-            nodegroups=tuple(f_ngs.result()), kubelets=kubelet_counts(nodes), addons=tuple(f_addons.result()),
-            failing_pods=tuple(sorted(failing(pods).items())),
-        )
+        return make_snapshot(f_cluster.result(), f_ngs.result(), f_addons.result(), f_nodes.result(),
+                             f_pods.result())

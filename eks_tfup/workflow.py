@@ -91,7 +91,7 @@ class Run:
 
 def step_check(run: Run) -> str:
     from eks_tfup import hcl
-    from eks_tfup.gather import gather_facts, snapshot
+    from eks_tfup.gather import gather_facts, make_snapshot
 
     hcl_version = hcl_where = hcl_error = None
     try:
@@ -119,7 +119,14 @@ def step_check(run: Run) -> str:
         raise RefusedError(f"{first.id} {first.message}{more}", hint=first.remediation)
     assert facts.cluster is not None
     run.journal.data["from_version"] = facts.cluster.version
-    before = snapshot(run.aws, run.kube, run.cluster)
+    # The checks passed, so the facts they read are all there: reuse them for the report's "before"
+    # column; only the pods (the baseline of "newly failing") are listed again.
+    before = make_snapshot(
+        facts.cluster,
+        facts.nodegroups if facts.nodegroups is not None else run.aws.nodegroups(run.cluster),
+        facts.addons if facts.addons is not None else run.aws.addons(run.cluster),
+        facts.nodes if facts.nodes is not None else run.kube.nodes(),
+        run.kube.pods())
     run.state["before"] = before.as_dict()
     run.state["baseline_failing"] = dict(before.failing_pods)
     return f"{sum(r.status == checks.Status.PASS for r in results)} checks passed, {len(run.warnings)} warning(s)"
