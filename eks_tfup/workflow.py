@@ -19,7 +19,6 @@ from eks_tfup.aws import Aws
 from eks_tfup.config import Settings
 from eks_tfup.errors import (
     EksTfupError,
-    HclError,
     Interrupted,
     RefusedError,
     StepFailed,
@@ -93,17 +92,12 @@ def step_check(run: Run) -> str:
     from eks_tfup import hcl
     from eks_tfup.gather import gather_facts, make_snapshot
 
-    hcl_version = hcl_where = hcl_error = None
-    try:
-        loc = hcl.locate_version(run.settings.tf_dir, address=run.settings.address,
-                                 var_files=run.settings.var_files)
-        hcl_version, hcl_where = loc.value, f"{_rel(run, loc.file)}:{loc.line}"
-        run.state["hcl"] = hcl.location_as_dict(loc)
-    except HclError as exc:
-        hcl_error = str(exc)
-        raise
-    facts = gather_facts(run.aws, run.kube, run.cluster, run.target, hcl_version=hcl_version,
-                         hcl_where=hcl_where, hcl_error=hcl_error, tf_dir=run.settings.tf_dir)
+    # An HCL that cannot be read or edited unambiguously stops the run here (HclError, exit 2),
+    # before any API call: nothing later could succeed.
+    loc = hcl.locate_version(run.settings.tf_dir, address=run.settings.address, var_files=run.settings.var_files)
+    run.state["hcl"] = hcl.location_as_dict(loc)
+    facts = gather_facts(run.aws, run.kube, run.cluster, run.target, hcl_version=loc.value,
+                         hcl_where=f"{_rel(run, loc.file)}:{loc.line}", tf_dir=run.settings.tf_dir)
     results = checks.run_checks(facts, ignore=run.settings.preflight_ignore)
     if not checks.blocking(results):
         results.append(removed_api_result(run))
