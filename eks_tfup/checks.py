@@ -197,7 +197,7 @@ def _one_minor(f: Facts) -> Outcome:
         return _fail(f"{f.target} is below the control plane's {current}: EKS does not downgrade")
     if f.target != current.next():
         return _fail(f"EKS upgrades one minor at a time: {current} -> {f.target} must go "
-                     f"{format_path(hop_path(current, f.target))}, one bump per hop")
+                     f"{format_path(hop_path(current, f.target))}: one bump per hop, or `bump {f.target} --hops`")
     return _ok(f"{current} -> {f.target} is one minor")
 
 

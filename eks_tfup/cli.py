@@ -81,6 +81,8 @@ def bump(
     kube_context: KubeContextOpt = None,
     allow_destroy: AllowDestroyOpt = False,
     stop_after: StopOpt = None,
+    hops: Annotated[bool, typer.Option(
+        "--hops", help="VERSION may be several minors ahead: upgrade hop by hop, one complete run per hop.")] = False,
 ) -> None:
     """Upgrade the cluster to VERSION: check, refresh charts, edit HCL, plan, review, apply, verify, charts, report."""
     target = _target(version)
@@ -94,6 +96,12 @@ def bump(
     settings = _settings(tf_dir, cluster=cluster, region=region, profile=profile, address=address,
                          var_files=tuple(var_file or ()), workspace=workspace, terraform_bin=terraform_bin,
                          kube_context=kube_context, allow_destroy=allow_destroy or None)
+    if hops:
+        if stop_after:
+            raise UsageError("--stop-after applies to one run; with --hops each hop is a complete run")
+        for journal in workflow.bump_hops(settings, target, ui, yes=yes):
+            _done(ui, journal)
+        return
     journal = workflow.bump(settings, target, ui, yes=yes, stop_after=workflow.check_step_name(stop_after))
     _done(ui, journal)
 

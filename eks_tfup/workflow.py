@@ -515,6 +515,32 @@ def bump(settings: Settings, target: Minor, ui: Ui, *, yes: bool = False,
         lock.release()
 
 
+def bump_hops(settings: Settings, target: Minor, ui: Ui, *, yes: bool = False) -> list[Journal]:
+    """Upgrade to `target` one minor at a time: one complete, verified `bump` run per hop.
+
+    EKS refuses to skip a minor and each hop needs its node upgrade before the next, so a jump is a
+    sequence of whole runs (check, charts, edit, plan, review, apply, verify, charts, report), each
+    with its own journal and report. The path is computed from the control plane's version at the
+    start; a hop that fails stops the sequence (resume it, then run the same command again: hops
+    already done are not repeated because the path starts from wherever the cluster is).
+    """
+    from eks_tfup.gather import describe_or_refuse
+    from eks_tfup.versions import format_path, hop_path
+
+    cluster = settings.require_cluster()
+    aws = Aws(region=settings.region, profile=settings.profile)
+    current = Minor.parse(describe_or_refuse(aws, cluster).version)
+    if target <= current:
+        raise RefusedError(f"cluster {cluster} is on {current}: nothing to do for {target}")
+    path = hop_path(current, target)
+    ui.info(f"{cluster}: {format_path(path)} ({len(path) - 1} hop(s), each a complete run)")
+    journals = []
+    for i, hop in enumerate(path[1:], 1):
+        ui.info(f"== hop {i}/{len(path) - 1}: {path[i - 1]} -> {hop}")
+        journals.append(bump(settings, hop, ui, yes=yes))
+    return journals
+
+
 def _lock(settings: Settings, cluster: str, journal: Journal) -> Lock:
     try:
         return Lock.acquire(settings.state_dir, cluster, journal.run_id)

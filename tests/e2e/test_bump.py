@@ -201,3 +201,17 @@ def test_bump_with_the_users_own_terraform_binary(sandbox_env: Callable[..., Env
     assert_upgraded(env, "1.29")
     log = next((env.tf_dir / ".eks-tfup" / "runs").glob("*/terraform.log")).read_text()
     assert str(binary) in log and "terraform_embedded" not in log
+
+
+@pytest.mark.slow
+def test_hops_upgrade_two_minors_as_two_complete_runs(sandbox_env: Callable[..., Env],
+                                                      cli: Callable[..., CliResult]) -> None:
+    env = sandbox_env("healthy-1.28")
+    result = cli("bump", "1.30", "--yes", "--hops", "--dir", str(env.tf_dir))
+    assert result.exit_code == 0, result.stdout[-3000:] + result.stderr
+    assert "1.28 -> 1.29 -> 1.30" in result.stdout
+    assert_upgraded(env, "1.30")
+    runs = run_dirs(env)
+    assert [json.loads((r / "journal.json").read_text())["target"] for r in runs] == ["1.29", "1.30"]
+    assert all((r / "report.md").is_file() for r in runs)
+    assert (env.tf_dir / "terraform.tfvars").read_text().startswith('cluster_version = "1.30"')
