@@ -866,7 +866,7 @@ CATALOGUE: tuple[Check, ...] = (
           "https://docs.aws.amazon.com/eks/latest/userguide/update-cluster.html",
           ("cluster", "updates", "nodegroups"), _no_update_in_progress),
     Check("EKS003", Level.REQUIRED, "control plane", "Target is the next minor",
-          "Upgrade one minor at a time: run one bump per hop.",
+          "Upgrade one minor at a time: one bump per hop, or `eks-tfup bump VERSION --hops`.",
           "https://docs.aws.amazon.com/eks/latest/userguide/update-cluster.html", ("cluster",), _one_minor),
     Check("EKS004", Level.REQUIRED, "control plane", "Target offered by EKS",
           "Pick a version EKS offers (aws eks describe-cluster-versions).",
