@@ -30,3 +30,12 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     yield
     written = sorted(str(p.relative_to(home)) for p in home.rglob("*"))
     assert not written, f"the test wrote into $HOME: {written}"
+
+
+@pytest.fixture(scope="session")
+def helm_tools() -> tuple[Path, Path]:
+    """helm and helmfile from `make tools`: missing binaries fail the tests rather than skip them."""
+    helm, helmfile = TOOLS / "helm", TOOLS / "helmfile"
+    if not (helm.is_file() and helmfile.is_file()):
+        pytest.fail(f"helm/helmfile missing in {TOOLS}: run `make tools` (scripts/fetch_tools.py)")
+    return helm, helmfile

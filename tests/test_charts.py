@@ -19,12 +19,9 @@ from eks_tfup import charts
 from eks_tfup.errors import ExitCode, ProcessError
 from eks_tfup.helmfile import HelmfileSettings
 from eks_tfup.versions import Minor
+from tests.charts_helpers import HELM, HELMFILE, write_chart
 
-TOOLS = Path(__file__).resolve().parent.parent / ".tools" / "bin"
-HELMFILE = TOOLS / "helmfile"
-HELM = TOOLS / "helm"
-needs_tools = pytest.mark.skipif(not (HELMFILE.exists() and HELM.exists()),
-                                 reason="helm/helmfile not installed (scripts/fetch_tools.py)")
+needs_tools = pytest.mark.usefixtures("helm_tools")
 
 V124, V125 = Minor(1, 24), Minor(1, 25)
 
@@ -61,17 +58,6 @@ kind: HorizontalPodAutoscaler
 metadata:
   name: {{ .Release.Name }}
 """
-
-
-def write_chart(root: Path, name: str, templates: dict[str, str], *, kube_version: str | None = None) -> None:
-    chart = root / "charts" / name
-    (chart / "templates").mkdir(parents=True)
-    meta = f"apiVersion: v2\nname: {name}\nversion: 0.1.0\n"
-    if kube_version:
-        meta += f'kubeVersion: "{kube_version}"\n'
-    (chart / "Chart.yaml").write_text(meta)
-    for file, text in templates.items():
-        (chart / "templates" / file).write_text(text)
 
 
 def settings() -> HelmfileSettings:
@@ -373,8 +359,9 @@ def test_release_secrets_are_listed_one_page_at_a_time(release_secrets: list[dic
 @pytest.mark.slow
 def test_release_secrets_in_the_sandbox_scenario(tmp_path: Path) -> None:
     """The sandbox's `removed-apis` scenario holds a Helm release with a batch/v1beta1 CronJob."""
-    control = pytest.importorskip("eks_tfup.sandbox.control")
     from kubernetes import client, config
+
+    from eks_tfup.sandbox import control
 
     info = control.up("removed-apis", tmp_path / "sandbox")
     try:

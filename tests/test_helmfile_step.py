@@ -16,24 +16,9 @@ from eks_tfup.helmfile import (
     find_helmfile,
     run_helmfile_step,
 )
+from tests.charts_helpers import HELM, HELMFILE, write_chart
 
-TOOLS = Path(__file__).resolve().parent.parent / ".tools" / "bin"
-HELMFILE = TOOLS / "helmfile"
-HELM = TOOLS / "helm"
-needs_tools = pytest.mark.skipif(not (HELMFILE.exists() and HELM.exists()),
-                                 reason="helm/helmfile not installed (scripts/fetch_tools.py)")
-
-
-def write_chart(root: Path, name: str, templates: dict[str, str], *, kube_version: str | None = None) -> Path:
-    chart = root / "charts" / name
-    (chart / "templates").mkdir(parents=True)
-    meta = f"apiVersion: v2\nname: {name}\nversion: 0.1.0\n"
-    if kube_version:
-        meta += f'kubeVersion: "{kube_version}"\n'
-    (chart / "Chart.yaml").write_text(meta)
-    for file, text in templates.items():
-        (chart / "templates" / file).write_text(text)
-    return chart
+needs_tools = pytest.mark.usefixtures("helm_tools")
 
 
 CONFIGMAP = """apiVersion: v1
@@ -200,7 +185,7 @@ def test_kubeconfig_reaches_helmfile_through_the_environment(tmp_path: Path) -> 
 @pytest.fixture()
 def sandbox_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     """A running sandbox (local stand-in cluster); skipped where it is not part of the checkout."""
-    control = pytest.importorskip("eks_tfup.sandbox.control")
+    from eks_tfup.sandbox import control
     info = control.up("removed-apis", tmp_path / "sandbox")
     try:
         yield dict(info.env)

@@ -41,7 +41,7 @@ def terraform_binary() -> str:
         rc = subprocess.run([sys.executable, str(ROOT / "scripts" / "fetch_terraform_binary.py"),
                              str(BINARY.parent)], capture_output=True).returncode
         if rc != 0:
-            pytest.skip("Terraform 1.0.3 binary not available (scripts/fetch_terraform_binary.py failed)")
+            pytest.fail("Terraform 1.0.3 binary not available (scripts/fetch_terraform_binary.py failed)")
     return str(BINARY)
 
 

@@ -18,8 +18,7 @@ from eks_tfup.versions import Minor
 TOOLS = Path(__file__).resolve().parents[2] / ".tools" / "bin"
 HELM, HELMFILE = TOOLS / "helm", TOOLS / "helmfile"
 
-pytestmark = pytest.mark.skipif(not (HELM.exists() and HELMFILE.exists()),
-                                reason="helm/helmfile not fetched into .tools/bin")
+pytestmark = pytest.mark.usefixtures("helm_tools")
 
 CHART_YAML = "apiVersion: v2\nname: web\nversion: 0.1.0\nappVersion: '1.0'\n"
 VALUES = "image: nginx:1.25\nreplicas: 2\npdbApi: policy/v1\n"

@@ -65,7 +65,7 @@ def offline_env(tmp_path: Path) -> dict[str, str]:
 def test_example_inits_offline_and_plans_create(backend: str, tmp_path: Path,
                                                offline_env: dict[str, str]) -> None:
     if backend == "binary" and not BINARY.is_file():
-        pytest.skip("run scripts/fetch_terraform_binary.py for the Terraform 1.0.3 binary")
+        pytest.fail("the Terraform 1.0.3 binary is missing: run `make tools` (scripts/fetch_terraform_binary.py)")
     work = copy_example(tmp_path)
     tf = Terraform(work, binary=str(BINARY) if backend == "binary" else None, env=offline_env,
                    log_path=tmp_path / "tf.log")
