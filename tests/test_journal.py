@@ -32,7 +32,7 @@ def test_lock_refuses_a_live_holder_and_takes_over_a_dead_one(tmp_path: Path) ->
     lock.release()
     assert not lock.path.exists()
     # A lock whose process is gone (pid that cannot exist) is stale.
-    holder = json.loads(json.dumps({"pid": 2**22 + 12345, "host": os.uname().nodename, "run_id": "old"}))
+    holder = {"pid": 2**22 + 12345, "host": os.uname().nodename, "run_id": "old"}
     lock.path.write_text(json.dumps(holder))
     taken = Lock.acquire(tmp_path, "demo", "run-3")
     assert taken.taken_over and "old" in taken.taken_over
